@@ -1,0 +1,105 @@
+"""Atomic output files: write beside the target, rename on success, remove on failure.
+
+Every command that writes a user-named file goes through :func:`atomic_output`, so the target path
+only ever holds a complete file (or what was there before), and an input is never overwritten.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import logging
+import os
+import tempfile
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+from stylecam.errors import OutputError
+
+log = logging.getLogger(__name__)
+
+
+def check_output_path(target: str | os.PathLike[str], *, inputs: Sequence[str | os.PathLike[str]] = ()) -> Path:
+    """Refuse an output path before any work starts; return it as a Path.
+
+    Refused: a target that is an existing folder, whose folder does not exist or is not writable,
+    or that is one of the inputs (same file, also through links).
+    """
+    path = Path(target).expanduser()
+    if path.is_dir():
+        raise OutputError(f"output {path} is a folder; give a file name, e.g. {path / 'out.mp4'}")
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        raise OutputError(f"output folder {parent} does not exist; create it first (mkdir -p {parent})")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise OutputError(f"output folder {parent} is not writable; choose another output path")
+    if path.exists() and not os.access(path, os.W_OK):
+        raise OutputError(f"output {path} exists and is read-only; choose another output path")
+    for source in inputs:
+        if _same_file(path, Path(source)):
+            raise OutputError(f"output {path} is the input file; choose a different output path")
+    return path
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        if a.exists() and b.exists():
+            return os.path.samefile(a, b)
+    except OSError:
+        pass
+    return a.resolve() == b.resolve()
+
+
+def partial_path(target: Path) -> Path:
+    """Where an interrupted output is kept: ``name.partial.ext`` beside the target."""
+    return target.with_name(f"{target.stem}.partial{target.suffix}")
+
+
+@contextlib.contextmanager
+def atomic_output(
+    target: str | os.PathLike[str],
+    *,
+    inputs: Sequence[str | os.PathLike[str]] = (),
+    keep_partial_on_interrupt: bool = False,
+) -> Iterator[Path]:
+    """Yield a temporary path beside ``target``; move it onto ``target`` only on success.
+
+    The temporary file keeps the target's suffix so encoders pick the right format. On any
+    exception the temporary file is removed and the target is left as it was. With
+    ``keep_partial_on_interrupt``, Ctrl-C instead keeps what was written as
+    ``name.partial.ext`` (for video that the writer closed cleanly). ENOSPC becomes an
+    OutputError that says the disk is full and that the target is untouched.
+    """
+    path = check_output_path(target, inputs=inputs)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}", dir=path.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        yield tmp
+        if not tmp.exists() or tmp.stat().st_size == 0:
+            raise OutputError(f"nothing was written for {path}; the output is left untouched")
+        _fsync(tmp)
+        os.replace(tmp, path)
+    except KeyboardInterrupt:
+        if keep_partial_on_interrupt and tmp.exists() and tmp.stat().st_size > 0:
+            kept = partial_path(path)
+            os.replace(tmp, kept)
+            log.warning("interrupted: kept the part written so far as %s (%s untouched)", kept, path)
+        raise
+    except OSError as exc:
+        if exc.errno == errno.ENOSPC:
+            raise OutputError(
+                f"disk full while writing {path}; free some space or write elsewhere "
+                f"(the partial file was removed, {path} is untouched)"
+            ) from exc
+        raise
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+
+
+def _fsync(path: Path) -> None:
+    # Rename is atomic only for data that reached the disk; fsync first so a crash right after
+    # the rename cannot leave an empty file at the target.
+    with open(path, "rb") as handle:
+        os.fsync(handle.fileno())

@@ -1,0 +1,141 @@
+"""The ``stylecam`` command: a thin dispatcher over per-package subcommand modules.
+
+Each subcommand lives in its package's ``cli`` module, which exposes ``add_arguments(parser)`` and
+``run(args) -> int`` and imports heavy libraries (torch) only inside ``run``. Only the chosen
+subcommand's module is imported, so ``stylecam --help`` and the runtime commands never load torch.
+This is the only place that turns :class:`StylecamError` into a message and an exit code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from stylecam import __version__
+from stylecam.errors import StylecamError
+
+
+@dataclass(frozen=True)
+class Command:
+    module: str
+    summary: str
+
+
+# name -> module. Add a command here only once it works.
+COMMANDS: dict[str, Command] = {
+    "paint": Command("stylecam.train.paint_cli", "optimisation-based style transfer of one image (Gatys)"),
+}
+# `stylecam --model starry.onnx` (no subcommand) means `stylecam run --model starry.onnx`.
+DEFAULT_COMMAND = "run"
+
+log = logging.getLogger("stylecam")
+
+
+def _common_options() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    group = common.add_argument_group("general")
+    group.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
+    group.add_argument("-v", "--verbose", action="store_true", help="more log output")
+    group.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors")
+    return common
+
+
+def _top_level_help() -> str:
+    width = max(len(name) for name in COMMANDS)
+    lines = [f"  {name.ljust(width)}  {cmd.summary}" for name, cmd in COMMANDS.items()]
+    default = (
+        f"\n`stylecam --model M [...]` is short for `stylecam {DEFAULT_COMMAND} --model M [...]`."
+        if DEFAULT_COMMAND in COMMANDS
+        else ""
+    )
+    return (
+        f"usage: stylecam <command> [options]   (stylecam <command> --help for its options)\n\n"
+        f"stylecam {__version__}: real-time neural style transfer.\n\ncommands:\n" + "\n".join(lines) + default + "\n"
+    )
+
+
+def build_parser(name: str) -> argparse.ArgumentParser:
+    """Build the parser of one subcommand (imports only that subcommand's module)."""
+    module = importlib.import_module(COMMANDS[name].module)
+    parser = argparse.ArgumentParser(
+        prog=f"stylecam {name}",
+        description=COMMANDS[name].summary,
+        parents=[_common_options()],
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    module.add_arguments(parser)
+    parser.set_defaults(_run=module.run)
+    return parser
+
+
+def _split_command(argv: list[str]) -> tuple[str | None, list[str]]:
+    if not argv:
+        return None, argv
+    if argv[0] in COMMANDS:
+        return argv[0], argv[1:]
+    is_option = argv[0].startswith("-") and argv[0] not in ("-h", "--help", "--version")
+    if is_option and DEFAULT_COMMAND in COMMANDS:
+        return DEFAULT_COMMAND, argv
+    return None, argv
+
+
+def _configure_logging(args: argparse.Namespace) -> None:
+    level = logging.INFO
+    if args.quiet:
+        level = logging.WARNING
+    if args.verbose or args.debug:
+        level = logging.DEBUG
+    logging.basicConfig(level=level, format="stylecam: %(message)s", stream=sys.stderr, force=True)
+    if not args.debug:
+        # Third-party chatter stays out of a normal run.
+        for noisy in ("PIL", "matplotlib", "h5py", "tensorboard", "onnxscript", "torch.onnx"):
+            logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def _fail(message: str, code: int) -> int:
+    # One line, no traceback: the message itself names the problem and the fix.
+    print(f"stylecam: error: {message}", file=sys.stderr)
+    return code
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``stylecam`` console script; returns the exit code."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    name, rest = _split_command(argv)
+    if name is None:
+        if argv and argv[0] == "--version":
+            print(f"stylecam {__version__}")
+            return 0
+        if argv and argv[0] not in ("-h", "--help"):
+            choices = ", ".join(COMMANDS)
+            return _fail(f"unknown command {argv[0]!r}; choose one of: {choices}", 2)
+        print(_top_level_help(), end="")
+        return 0 if argv else 2
+    parser = build_parser(name)
+    args = parser.parse_args(rest)
+    _configure_logging(args)
+    try:
+        return int(args._run(args) or 0)
+    except StylecamError as exc:
+        if args.debug:
+            raise
+        return _fail(str(exc), exc.exit_code)
+    except KeyboardInterrupt:
+        if args.debug:
+            raise
+        return _fail("interrupted (Ctrl-C); nothing was left half-written", 130)
+    except Exception as exc:  # a bug: say so in one line, keep the traceback for --debug
+        if args.debug:
+            raise
+        return _fail(
+            f"unexpected {type(exc).__name__}: {exc} (a bug in stylecam; rerun with --debug for the traceback)",
+            70,
+        )
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

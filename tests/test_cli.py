@@ -1,0 +1,62 @@
+"""The top-level dispatcher: help, version, unknown commands, exit codes, no torch for runtime paths."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from stylecam import __version__
+from stylecam.cli import COMMANDS, main
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out.strip() == f"stylecam {__version__}"
+
+
+def test_help_lists_every_command(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--help"]) == 0
+    out = capsys.readouterr().out
+    for name in COMMANDS:
+        assert name in out
+
+
+def test_no_arguments_prints_usage_and_fails(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([]) == 2
+    assert "usage" in capsys.readouterr().out
+
+
+def test_unknown_command_names_the_choices(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["fly"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "unknown command 'fly'" in err and "paint" in err
+
+
+@pytest.mark.parametrize("name", sorted(COMMANDS))
+def test_every_command_has_help(name: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main([name, "--help"])
+    assert exc.value.code == 0
+    assert f"stylecam {name}" in capsys.readouterr().out
+
+
+def _imports_torch(code: str) -> bool:
+    probe = f"import sys\n{code}\nprint('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    return out.stdout.strip().splitlines()[-1] == "True"
+
+
+def test_runtime_package_never_imports_torch() -> None:
+    assert not _imports_torch("import stylecam, stylecam.runtime, stylecam.images, stylecam.atomic")
+
+
+def test_building_any_parser_never_imports_torch() -> None:
+    code = "from stylecam.cli import COMMANDS, build_parser\nfor name in COMMANDS: build_parser(name)"
+    assert not _imports_torch(code)
+
+
+def test_console_script_runs_as_module() -> None:
+    out = subprocess.run([sys.executable, "-m", "stylecam", "--version"], capture_output=True, text=True)
+    assert out.returncode == 0 and __version__ in out.stdout

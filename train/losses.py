@@ -1,0 +1,51 @@
+"""Pure loss functions for style transfer: tensors in, scalar out, inputs never modified.
+
+Weights are applied by the caller (paint, training engine) from its config.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import torch
+import torch.nn.functional as F
+
+
+def gram_matrix(features: torch.Tensor) -> torch.Tensor:
+    """Channel correlation ``(N, C, C)`` of ``(N, C, H, W)`` features, normalized by C*H*W.
+
+    The normalization makes the value independent of image size, so one style weight works
+    for 256 px training crops and full frames alike.
+    """
+    n, c, h, w = features.shape
+    flat = features.reshape(n, c, h * w)
+    return torch.bmm(flat, flat.transpose(1, 2)) / (c * h * w)
+
+
+def content_loss(features: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Mean squared difference of feature maps (Johnson et al.'s feature reconstruction loss)."""
+    return F.mse_loss(features, target)
+
+
+def style_loss(features: Mapping[str, torch.Tensor], target_grams: Mapping[str, torch.Tensor]) -> torch.Tensor:
+    """Sum over layers of the mean squared difference between Gram matrices.
+
+    ``target_grams`` holds one ``(1, C, C)`` or ``(N, C, C)`` Gram per layer name; a single style
+    Gram is broadcast over the batch.
+    """
+    if not target_grams:
+        raise ValueError("style_loss needs at least one style layer")
+    total = None
+    for name, target in target_grams.items():
+        gram = gram_matrix(features[name])
+        term = F.mse_loss(gram, target.expand_as(gram))
+        total = term if total is None else total + term
+    assert total is not None
+    return total
+
+
+def total_variation_loss(images: torch.Tensor) -> torch.Tensor:
+    """Mean absolute difference between neighbouring pixels (anisotropic TV), for smoothness."""
+    dx = (images[..., :, 1:] - images[..., :, :-1]).abs().mean()
+    dy = (images[..., 1:, :] - images[..., :-1, :]).abs().mean()
+    return dx + dy
