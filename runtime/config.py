@@ -1,0 +1,119 @@
+"""Runtime configuration: frozen dataclasses validated on construction.
+
+The CLI builds these from argparse; the library only ever sees the dataclasses. Invalid values raise
+:class:`~stylecam.errors.UsageError` naming the valid values, so a typo fails before a model loads.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+from stylecam.errors import UsageError
+
+PROVIDERS = ("auto", "tensorrt", "cuda", "cpu")
+CUDNN_SEARCH = ("HEURISTIC", "EXHAUSTIVE", "DEFAULT")
+PROBE_MODES = ("auto", "always", "never")
+SMOOTHING_MODES = ("none", "ema", "flow")
+
+# 3840x2160: a 4K UHD frame. Bigger frames (8K) are downscaled to this many pixels, stylized and
+# upscaled back; the network has no detail to add at 8K and would need ~4x the memory and time.
+DEFAULT_MAX_PIXELS = 3840 * 2160
+
+
+def _choice(name: str, value: str, valid: tuple[str, ...]) -> str:
+    if value not in valid:
+        raise UsageError(f"{name} {value!r} is not valid; choose one of: {', '.join(valid)}")
+    return value
+
+
+def _in_range(name: str, value: float, low: float, high: float) -> None:
+    if not (isinstance(value, (int, float)) and math.isfinite(value) and low <= value <= high):
+        raise UsageError(f"{name} must be a number between {low} and {high}, got {value!r}")
+
+
+def _available_here() -> list[str]:
+    # Imported only on this error path: building a config stays cheap.
+    import onnxruntime
+
+    from stylecam.runtime.providers import short_names
+
+    return short_names(onnxruntime.get_available_providers())
+
+
+@dataclass(frozen=True)
+class RuntimeConfig:
+    """How a :class:`~stylecam.runtime.stylizer.Stylizer` loads and runs a model.
+
+    Attributes:
+        provider: ``auto`` (TensorRT -> CUDA -> CPU, whichever this onnxruntime build has),
+            ``tensorrt``, ``cuda`` or ``cpu``.
+        device_id: CUDA device index for the GPU providers.
+        iobinding: run through ONNX Runtime IO binding (keeps the output on the GPU until one copy).
+        require_gpu: fail instead of falling back to the CPU provider.
+        max_pixels: frames with more pixels are downscaled before inference and upscaled back.
+        trt_cache_dir: root of the TensorRT engine cache (default: ``~/.cache/stylecam/trt``).
+        trt_fp16: let TensorRT build fp16 kernels (about 2x faster; style networks tolerate it).
+        cudnn_conv_algo_search: cuDNN algorithm search. ``HEURISTIC`` is the default because
+            ``EXHAUSTIVE`` re-benchmarks every new frame size, which stalls on a resolution change.
+        intra_op_threads: ONNX Runtime CPU threads (0: its default, one per core).
+        probe: load models in a throw-away subprocess first (``auto``: models without stylecam
+            metadata, i.e. not made by ``stylecam export``).
+    """
+
+    provider: str = "auto"
+    device_id: int = 0
+    iobinding: bool = True
+    require_gpu: bool = False
+    max_pixels: int = DEFAULT_MAX_PIXELS
+    trt_cache_dir: str | Path | None = None
+    trt_fp16: bool = True
+    cudnn_conv_algo_search: str = "HEURISTIC"
+    intra_op_threads: int = 0
+    probe: str = "auto"
+
+    def __post_init__(self) -> None:
+        if self.provider not in PROVIDERS:
+            raise UsageError(
+                f"provider {self.provider!r} is not valid; choose one of: {', '.join(PROVIDERS)} "
+                f"(this onnxruntime build has: {', '.join(_available_here())})"
+            )
+        _choice("cudnn_conv_algo_search", self.cudnn_conv_algo_search, CUDNN_SEARCH)
+        _choice("probe", self.probe, PROBE_MODES)
+        if not isinstance(self.device_id, int) or self.device_id < 0:
+            raise UsageError(f"device_id must be a GPU index >= 0, got {self.device_id!r}")
+        if not isinstance(self.max_pixels, int) or self.max_pixels < 64 * 64:
+            raise UsageError(f"max_pixels must be an integer >= {64 * 64} (64x64), got {self.max_pixels!r}")
+        if not isinstance(self.intra_op_threads, int) or self.intra_op_threads < 0:
+            raise UsageError(f"intra_op_threads must be >= 0 (0: one per core), got {self.intra_op_threads!r}")
+        if self.provider == "cpu" and self.require_gpu:
+            raise UsageError("provider 'cpu' contradicts require_gpu; drop one of them")
+
+
+@dataclass(frozen=True)
+class SmoothingConfig:
+    """Temporal smoothing of stylized video (see :mod:`stylecam.runtime.smoothing`).
+
+    Attributes:
+        mode: ``none``, ``ema`` (blend with the previous output; ghosts on motion) or ``flow``
+            (warp the previous output along optical flow of the source, blend where not occluded).
+        alpha: weight of the *current* stylized frame in the blend (1 = no smoothing).
+        flow_scale: optical flow is computed on frames downscaled by this factor (speed).
+        occlusion_tolerance: forward-backward consistency slack in pixels² (Sundaram et al. use 0.5).
+        scene_cut_threshold: mean absolute difference (0-255) of consecutive small grey source
+            frames above which the smoother resets instead of blending across a cut.
+    """
+
+    mode: str = "flow"
+    alpha: float = 0.5
+    flow_scale: float = 0.5
+    occlusion_tolerance: float = 0.5
+    scene_cut_threshold: float = 30.0
+
+    def __post_init__(self) -> None:
+        _choice("smoothing mode", self.mode, SMOOTHING_MODES)
+        _in_range("smoothing alpha", self.alpha, 0.01, 1.0)
+        _in_range("flow_scale", self.flow_scale, 0.05, 1.0)
+        _in_range("occlusion_tolerance", self.occlusion_tolerance, 0.0, 100.0)
+        _in_range("scene_cut_threshold", self.scene_cut_threshold, 1.0, 255.0)

@@ -1,0 +1,211 @@
+"""Read and vet an ``.onnx`` file before ONNX Runtime sees it.
+
+Threat model, and why each check is here: an ONNX file is a protobuf, not a pickle, so *parsing*
+it cannot run code (unlike a torch checkpoint). What remains is native code in ONNX Runtime:
+
+* custom-op domains would need a shared library we never register, so they are refused up front
+  with a clear message instead of an opaque ORT error;
+* external-data paths could point outside the model's folder (``../../home/me/.ssh/id_rsa``) and
+  make ORT read arbitrary files as weights, so they must stay inside the model's folder;
+* an opset or IR version newer than the installed ORT is found by asking ORT itself about a tiny
+  stand-in graph with the same stamps (ORT has no API that lists what it supports), so the user
+  gets "re-export or upgrade" instead of a C++ message;
+* ``onnx.checker`` catches malformed graphs before ORT's graph construction (where crafted models
+  have crashed ORT in the past). A crash that slips through is contained by :mod:`.probe`.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import logging
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import onnx
+import onnxruntime as ort
+from google.protobuf.message import DecodeError
+from onnx import helper
+
+from stylecam.errors import ModelLoadError
+from stylecam.paths import check_input_file
+
+log = logging.getLogger(__name__)
+
+# Domains ORT implements natively; anything else needs a custom-op library we never load.
+BUILTIN_DOMAINS = frozenset({"", "ai.onnx", "com.microsoft"})
+_ZIP_MAGIC = b"PK\x03\x04"
+_PICKLE_MAGIC = b"\x80"
+_MAX_OPSET = re.compile(r"till opset (\d+)")
+_MAX_IR = re.compile(r"max supported IR version: (\d+)")
+
+
+@dataclass(frozen=True)
+class ModelFile:
+    """A vetted ONNX file: where it is and what it declares (the graph itself stays on disk)."""
+
+    path: Path
+    ir_version: int
+    opsets: dict[str, int]
+    metadata_props: dict[str, str]
+    producer: str
+    sha256: str
+
+    @property
+    def opset(self) -> int:
+        return self.opsets.get("", self.opsets.get("ai.onnx", 0))
+
+
+def load_model_file(path: str | Path) -> ModelFile:
+    """Run every pre-session check on ``path``; ModelLoadError (naming the file and the fix) on failure."""
+    file = check_input_file(path, what="model")
+    _refuse_other_formats(file)
+    proto = _parse(file)
+    check_external_data(proto, file)
+    check_runtime_supports(proto, source=file.name)
+    check_domains(proto, source=file.name)
+    _run_checker(file)
+    return ModelFile(
+        path=file,
+        ir_version=proto.ir_version,
+        opsets={o.domain: o.version for o in proto.opset_import},
+        metadata_props={p.key: p.value for p in proto.metadata_props},
+        producer=f"{proto.producer_name} {proto.producer_version}".strip(),
+        sha256=file_sha256(file),
+    )
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _refuse_other_formats(file: Path) -> None:
+    with open(file, "rb") as handle:
+        head = handle.read(4)
+    if head.startswith(_ZIP_MAGIC) or head.startswith(_PICKLE_MAGIC):
+        raise ModelLoadError(
+            f"{file} looks like a PyTorch checkpoint, not an ONNX model; "
+            f"export it first: stylecam export {file.name} -o {file.stem}.onnx"
+        )
+
+
+def _parse(file: Path) -> onnx.ModelProto:
+    try:
+        proto = onnx.load(str(file), load_external_data=False)
+    except (DecodeError, ValueError, RuntimeError) as exc:
+        raise ModelLoadError(
+            f"{file} is not a readable ONNX model ({exc.__class__.__name__}: it is corrupt, truncated or "
+            "another format); download or export it again"
+        ) from exc
+    if proto.ir_version <= 0 or not proto.graph.node or not proto.graph.input:
+        raise ModelLoadError(f"{file} parses but holds no ONNX graph (empty or another format); export it again")
+    return proto
+
+
+def _tensors(graph: onnx.GraphProto) -> Iterator[onnx.TensorProto]:
+    yield from graph.initializer
+    for node in graph.node:
+        for attr in node.attribute:
+            if attr.HasField("t"):
+                yield attr.t
+            yield from attr.tensors
+            for sub in [attr.g] if attr.HasField("g") else []:
+                yield from _tensors(sub)
+            for sub in attr.graphs:
+                yield from _tensors(sub)
+
+
+def check_external_data(proto: onnx.ModelProto, file: Path) -> None:
+    """Refuse external weights outside the model's folder (or missing), before anything reads them."""
+    base = file.parent.resolve()
+    for tensor in _tensors(proto.graph):
+        if tensor.data_location != onnx.TensorProto.EXTERNAL:
+            continue
+        location = {entry.key: entry.value for entry in tensor.external_data}.get("location", "")
+        target = (base / location).resolve()
+        if not location or Path(location).is_absolute() or not target.is_relative_to(base):
+            raise ModelLoadError(
+                f"{file} stores weights at {location!r}, outside the model's folder; refusing to read it "
+                "(a model may only use external data files next to it)"
+            )
+        if not target.is_file():
+            raise ModelLoadError(
+                f"{file} keeps its weights in {location!r}, which is missing; copy that file next to the model"
+            )
+
+
+def check_runtime_supports(proto: onnx.ModelProto, *, source: str) -> None:
+    """ModelLoadError "re-export or upgrade" when the model's IR/opset is newer than this ORT runs."""
+    opset = next((o.version for o in proto.opset_import if o.domain in ("", "ai.onnx")), 0)
+    problem = _unsupported_stamp(proto.ir_version, opset)
+    if problem is None:
+        return
+    raise ModelLoadError(
+        f"{source} was exported for ONNX IR version {proto.ir_version}, opset {opset}: {problem}; "
+        "re-export it with an older --opset (stylecam export ... --opset 17) or upgrade onnxruntime "
+        "(pip install -U onnxruntime)"
+    )
+
+
+@functools.lru_cache(maxsize=32)
+def _unsupported_stamp(ir_version: int, opset: int) -> str | None:
+    """Ask ORT whether it loads a one-node graph stamped like the model; None when it does."""
+    value = helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, [1])
+    graph = helper.make_graph([helper.make_node("Identity", ["x"], ["y"])], "stamp", [value], [value])
+    graph.output[0].name = "y"
+    stand_in = helper.make_model(graph, opset_imports=[helper.make_opsetid("", max(opset, 1))])
+    stand_in.ir_version = ir_version
+    try:
+        ort.InferenceSession(stand_in.SerializeToString(), providers=["CPUExecutionProvider"])
+    except Exception as exc:  # ORT raises its own Fail/InvalidGraph types; we classify by text
+        text = str(exc)
+        version = ort.__version__
+        if match := _MAX_IR.search(text):
+            return f"onnxruntime {version} reads IR versions up to {match.group(1)}"
+        if match := _MAX_OPSET.search(text):
+            return f"onnxruntime {version} supports opsets up to {match.group(1)}"
+        if "opset" in text.lower() or "ir version" in text.lower():
+            return f"onnxruntime {version} refuses it ({text.splitlines()[-1].strip()[:200]})"
+        log.debug("version stand-in failed for another reason: %s", text)
+    return None
+
+
+def check_domains(proto: onnx.ModelProto, *, source: str) -> None:
+    """Refuse nodes from custom-op domains (they need native libraries stylecam never loads)."""
+    local = {(f.domain, f.name) for f in proto.functions}
+    foreign = sorted(
+        {node.domain for node in _nodes(proto.graph) if node.domain not in BUILTIN_DOMAINS}
+        - {domain for domain, _ in local}
+    )
+    if foreign:
+        raise ModelLoadError(
+            f"{source} uses custom operators from {', '.join(foreign)}, which need native plug-in libraries "
+            "stylecam does not load; export the model with standard ONNX operators only"
+        )
+
+
+def _nodes(graph: onnx.GraphProto) -> Iterator[onnx.NodeProto]:
+    for node in graph.node:
+        yield node
+        for attr in node.attribute:
+            subgraphs = [attr.g] if attr.HasField("g") else []
+            for sub in [*subgraphs, *attr.graphs]:
+                yield from _nodes(sub)
+
+
+def _run_checker(file: Path) -> None:
+    try:
+        onnx.checker.check_model(str(file))
+    except onnx.checker.ValidationError as exc:
+        first = str(exc).strip().splitlines()[0][:300]
+        if "higher than the checker" in first:
+            raise ModelLoadError(
+                f"{file} is newer than the installed onnx package can check ({first}); upgrade it: pip install -U onnx"
+            ) from exc
+        raise ModelLoadError(f"{file} fails the ONNX checker ({first}); the file is damaged, re-export it") from exc

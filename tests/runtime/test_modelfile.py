@@ -1,0 +1,140 @@
+"""Model-file reliability: corrupt, truncated, foreign, too new, hostile, or the wrong signature."""
+
+from __future__ import annotations
+
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+
+import onnx
+import pytest
+from onnx import TensorProto
+
+from stylecam.errors import InputError, ModelLoadError
+from stylecam.runtime.modelfile import load_model_file
+from stylecam.runtime.stylizer import Stylizer
+from tests.runtime.conftest import FAST
+from tests.runtime.onnx_builders import (
+    make_contract_model,
+    make_custom_domain_model,
+    make_external_data_model,
+    make_signature_model,
+    make_two_input_model,
+    write_random_bytes,
+    write_truncated,
+)
+
+
+def _torch_checkpoint(path: Path) -> Path:
+    with zipfile.ZipFile(path, "w") as archive:  # torch.save writes a zip archive
+        archive.writestr("archive/data.pkl", b"\x80\x02}q\x00.")
+    return path
+
+
+def _empty_graph(path: Path) -> Path:
+    path.write_bytes(onnx.ModelProto(ir_version=8).SerializeToString())
+    return path
+
+
+def _checker_failure(path: Path) -> Path:
+    model = onnx.load(str(make_contract_model(path, op="invert")))
+    model.graph.node[0].input[0] = "not_defined_anywhere"  # dangling edge: checker rejects it
+    onnx.save(model, str(path))
+    return path
+
+
+BROKEN: dict[str, tuple[Callable[[Path], Path], type[Exception], str]] = {
+    "missing": (lambda p: p, InputError, "does not exist"),
+    "empty": (lambda p: (p.write_bytes(b""), p)[1], InputError, "empty"),
+    "random bytes": (write_random_bytes, ModelLoadError, "not a readable ONNX model"),
+    "truncated": (
+        lambda p: write_truncated(p, make_contract_model(p.with_name("full.onnx"), op="conv"), keep=0.6),
+        ModelLoadError,
+        "corrupt, truncated",
+    ),
+    "torch checkpoint": (_torch_checkpoint, ModelLoadError, "stylecam export"),
+    "empty graph": (_empty_graph, ModelLoadError, "holds no ONNX graph"),
+    "opset too new": (
+        lambda p: make_contract_model(p, opset=99),
+        ModelLoadError,
+        r"opset 99.*supports opsets up to \d+.*older --opset.*upgrade onnxruntime",
+    ),
+    "IR too new": (
+        lambda p: make_contract_model(p, ir_version=99),
+        ModelLoadError,
+        r"IR version 99.*reads IR versions up to \d+.*re-export.*upgrade onnxruntime",
+    ),
+    "custom op domain": (make_custom_domain_model, ModelLoadError, "evil.ops.*standard ONNX operators"),
+    "external data escapes": (
+        lambda p: make_external_data_model(p, location="../outside/weights.bin"),
+        ModelLoadError,
+        "outside the model's folder",
+    ),
+    "external data absolute": (
+        lambda p: make_external_data_model(p, location="/etc/hostname", write_data=False),
+        ModelLoadError,
+        "outside the model's folder",
+    ),
+    "external data missing": (
+        lambda p: make_external_data_model(p, location="weights.bin", write_data=False),
+        ModelLoadError,
+        "missing; copy that file",
+    ),
+    "checker failure": (_checker_failure, ModelLoadError, "fails the ONNX checker"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BROKEN))
+def test_broken_model_files_fail_with_a_named_fix(tmp_path: Path, case: str) -> None:
+    build, error, message = BROKEN[case]
+    path = tmp_path / "sub" / "model.onnx"
+    path.parent.mkdir()
+    build(path)
+    with pytest.raises(error, match=message) as caught:
+        Stylizer(path, FAST)
+    assert "\n" not in str(caught.value)
+
+
+def test_external_data_inside_the_folder_loads(tmp_path: Path) -> None:
+    path = make_external_data_model(tmp_path / "ext.onnx", location="weights/w.bin")
+    assert load_model_file(path).opset == 17
+
+
+def test_model_file_reports_what_it_declares(conv_model: Path) -> None:
+    model = load_model_file(conv_model)
+    assert model.ir_version == 8 and model.opsets == {"": 17}
+    assert model.metadata_props["stylecam.arch"] == "test-conv" and len(model.sha256) == 64
+
+
+WRONG_SIGNATURES = {
+    "float NHWC": ({"elem": TensorProto.FLOAT, "shape": [1, "H", "W", 3]}, r"'x' float32 \[1, H, W, 3\] \(NHWC\)"),
+    "uint8 NCHW": ({"elem": TensorProto.UINT8, "shape": ["N", 3, "H", "W"]}, r"uint8 \[N, 3, H, W\] \(NCHW\)"),
+    "grey input": ({"elem": TensorProto.FLOAT, "shape": [1, 1, "H", "W"]}, r"float32 \[1, 1, H, W\]"),
+    "rank 3": ({"elem": TensorProto.UINT8, "shape": ["H", "W", 3]}, r"uint8 \[H, W, 3\]"),
+    "int64": ({"elem": TensorProto.INT64, "shape": [1, 3, "H", "W"]}, r"int64 \[1, 3, H, W\]"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(WRONG_SIGNATURES))
+def test_wrong_signature_names_expected_and_actual(tmp_path: Path, case: str) -> None:
+    kwargs, actual = WRONG_SIGNATURES[case]
+    path = make_signature_model(tmp_path / "odd.onnx", **kwargs)
+    with pytest.raises(ModelLoadError, match=actual) as caught:
+        Stylizer(path, FAST)
+    assert "expected uint8 [N, H, W, 3] BGR" in str(caught.value) and "float32 [N, 3, H, W] RGB" in str(caught.value)
+
+
+def test_two_inputs_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(ModelLoadError, match=r"2 inputs \('a' uint8"):
+        Stylizer(make_two_input_model(tmp_path / "two.onnx"), FAST)
+
+
+def test_metadata_that_contradicts_the_graph_is_refused(tmp_path: Path) -> None:
+    path = make_contract_model(tmp_path / "renamed.onnx", op="invert")
+    model = onnx.load(str(path))
+    for entry in model.metadata_props:
+        if entry.key == "stylecam.input":
+            entry.value = "images"
+    onnx.save(model, str(path))
+    with pytest.raises(ModelLoadError, match="metadata declares input 'images'"):
+        Stylizer(path, FAST)
