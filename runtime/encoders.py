@@ -1,0 +1,166 @@
+"""Choosing a video encoder before any work starts: the best one that opens, or a named fallback.
+
+H.264 (libx264, crf 18, yuv420p) is the default because every player plays it. yuv420p needs an
+even width and height (chroma is stored at half resolution, and H.264 cannot crop by one pixel
+in 4:2:0), so an odd-sized frame is encoded as 4:4:4 instead: same size, every pixel kept, no
+shift, but not every player (browsers, QuickTime) plays 4:4:4 H.264; the log says so.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from fractions import Fraction
+from functools import cache
+
+import av
+
+from stylecam.errors import UsageError
+
+log = logging.getLogger(__name__)
+
+# suffix -> (FFmpeg muxer, encoders to try in order)
+CONTAINERS: dict[str, tuple[str, tuple[str, ...]]] = {
+    ".mp4": ("mp4", ("libx264", "libopenh264", "mpeg4")),
+    ".m4v": ("mp4", ("libx264", "libopenh264", "mpeg4")),
+    ".mov": ("mov", ("libx264", "libopenh264", "mpeg4")),
+    ".mkv": ("matroska", ("libx264", "libvpx-vp9", "mpeg4")),
+    ".webm": ("webm", ("libvpx-vp9", "libvpx", "libsvtav1")),
+    ".avi": ("avi", ("libx264", "mpeg4")),
+}
+VIDEO_SUFFIXES = tuple(CONTAINERS)
+KNOWN_ENCODERS = (
+    "libx264",
+    "libx265",
+    "libopenh264",
+    "mpeg4",
+    "libvpx-vp9",
+    "libvpx",
+    "libsvtav1",
+    "ffv1",
+    "prores_ks",
+)
+DEFAULT_CRF = 18
+_ODD_SIZE_444 = ("libx264", "libx265")  # can keep an odd size exactly, as 4:4:4
+
+
+@dataclass(frozen=True)
+class EncoderChoice:
+    """The encoder that will be used, how, and why (``note`` is set when it is not the first choice)."""
+
+    codec: str
+    muxer: str
+    pix_fmt: str
+    options: dict[str, str] = field(default_factory=dict)
+    bit_rate: int | None = None
+    note: str = ""
+
+
+def muxer_for(suffix: str) -> str:
+    """FFmpeg muxer for an output suffix; UsageError lists the suffixes that work."""
+    entry = CONTAINERS.get(suffix.lower())
+    if entry is None:
+        raise UsageError(
+            f"cannot write video files of type {suffix or '(no suffix)'!r}; use one of: {', '.join(CONTAINERS)}"
+        )
+    return entry[0]
+
+
+@cache
+def _muxer_codecs(muxer: str) -> frozenset[str]:
+    with av.open(io.BytesIO(), "w", format=muxer) as container:
+        return frozenset(container.supported_codecs)
+
+
+def encoder_available(name: str) -> bool:
+    """True when this FFmpeg build has the encoder (PyAV wheels may lack GPL or patent-encumbered ones)."""
+    try:
+        av.codec.Codec(name, "w")
+    except (av.codec.codec.UnknownCodecError, ValueError):
+        return False
+    return True
+
+
+def _settings(codec: str, width: int, height: int, fps: float, crf: int) -> tuple[str, dict[str, str], int | None]:
+    odd = width % 2 or height % 2
+    if codec in ("libx264", "libx265"):
+        options = {"crf": str(crf), "preset": "medium"}
+        if codec == "libx265":
+            options["x265-params"] = "log-level=error"
+        return ("yuv444p" if odd else "yuv420p"), options, None
+    if codec in ("libvpx-vp9", "libvpx"):
+        return "yuv420p", {"crf": str(min(63, crf + 13)), "b": "0", "row-mt": "1", "deadline": "good"}, None
+    if codec == "libsvtav1":
+        return "yuv420p", {"crf": str(min(63, crf + 12)), "preset": "8"}, None
+    # mpeg4 and others: no crf; 0.25 bit per pixel keeps stylized detail (H.264 needs about half)
+    return "yuv420p", {}, int(max(1_000_000, 0.25 * width * height * fps))
+
+
+def _try_open(codec: str, width: int, height: int, fps: float, pix_fmt: str, options: dict[str, str]) -> str | None:
+    """Open the encoder once with the real settings; return why it failed, or None."""
+    try:
+        context = av.CodecContext.create(codec, "w")
+        context.width, context.height, context.pix_fmt = width, height, pix_fmt
+        context.time_base = Fraction(1, 1000)
+        context.framerate = Fraction(fps).limit_denominator(1001)
+        context.options = dict(options)
+        context.open()
+    except (av.FFmpegError, ValueError) as exc:
+        return f"it refuses {width}x{height} {pix_fmt} ({exc})"
+    return None
+
+
+def _why_not(
+    codec: str, muxer: str, width: int, height: int, fps: float, crf: int, exists: Callable[[str], bool]
+) -> tuple[str | None, tuple[str, dict[str, str], int | None]]:
+    settings = _settings(codec, width, height, fps, crf)
+    if not exists(codec):
+        return "it is not in this FFmpeg build", settings
+    if codec not in _muxer_codecs(muxer):
+        return f"{muxer} files cannot hold it", settings
+    return _try_open(codec, width, height, fps, settings[0], settings[1]), settings
+
+
+def choose_encoder(
+    suffix: str,
+    width: int,
+    height: int,
+    fps: float | None,
+    *,
+    codec: str | None = None,
+    crf: int = DEFAULT_CRF,
+    exists: Callable[[str], bool] = encoder_available,
+) -> EncoderChoice:
+    """Pick and test-open the encoder for an output file.
+
+    Without ``codec`` the container's chain is tried in order and a fallback is named in
+    ``note``; an explicit ``codec`` that cannot work raises UsageError listing those that can.
+    """
+    muxer = muxer_for(suffix)
+    rate = fps or 30.0
+    candidates = (codec,) if codec else CONTAINERS[suffix.lower()][1]
+    refused: list[str] = []
+    for name in candidates:
+        why, (pix_fmt, options, bit_rate) = _why_not(name, muxer, width, height, rate, crf, exists)
+        if why is None:
+            note = ""
+            if refused:
+                note = f"{'; '.join(refused)}; using {name} instead (files are larger at the same quality)"
+            if pix_fmt == "yuv444p":
+                note = (note + "; " if note else "") + (
+                    f"odd frame size {width}x{height} is kept exactly by encoding 4:4:4 (some players, e.g. browsers "
+                    "and QuickTime, cannot play 4:4:4; use an even --max-size for those)"
+                )
+            return EncoderChoice(name, muxer, pix_fmt, options, bit_rate, note)
+        refused.append(f"{name} is unusable: {why}")
+    if codec:
+        working = [
+            name for name in KNOWN_ENCODERS if _why_not(name, muxer, width, height, rate, crf, exists)[0] is None
+        ]
+        raise UsageError(
+            f"--codec {codec} cannot write {suffix} files here ({refused[0].split(': ', 1)[1]}); "
+            f"encoders that work: {', '.join(working) or 'none'}"
+        )
+    raise UsageError(f"no video encoder can write {suffix} files here ({'; '.join(refused)}); try --output out.mkv")
