@@ -154,9 +154,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fps", type=float, default=30.0)
     parser.add_argument("--every", type=float, default=10.0, help="seconds between samples")
     parser.add_argument("--model", help="an exported .onnx style (default: a blur stand-in)")
+    parser.add_argument("--smooth", choices=("none", "ema", "flow"), default="flow", help="temporal smoothing")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     args = parser.parse_args(argv)
     stylize = _model_stylizer(args.model) if args.model else _blur
+    smooth = None
+    if args.smooth != "none":
+        from stylecam.runtime.config import SmoothingConfig
+        from stylecam.runtime.smoothing import TemporalSmoother
+
+        smooth = TemporalSmoother(SmoothingConfig(mode=args.smooth))
 
     def show(sample: Sample) -> None:
         print(
@@ -173,6 +180,7 @@ def main(argv: list[str] | None = None) -> int:
         fps=args.fps,
         every=args.every,
         stylize=stylize,
+        smooth=smooth,
         printer=None if args.json else show,
     )
     if args.json:

@@ -131,7 +131,7 @@ def choose_encoder(
     *,
     codec: str | None = None,
     crf: int = DEFAULT_CRF,
-    exists: Callable[[str], bool] = encoder_available,
+    exists: Callable[[str], bool] | None = None,
 ) -> EncoderChoice:
     """Pick and test-open the encoder for an output file.
 
@@ -139,6 +139,7 @@ def choose_encoder(
     ``note``; an explicit ``codec`` that cannot work raises UsageError listing those that can.
     """
     muxer = muxer_for(suffix)
+    exists = exists or encoder_available
     rate = fps or 30.0
     candidates = (codec,) if codec else CONTAINERS[suffix.lower()][1]
     refused: list[str] = []

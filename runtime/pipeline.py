@@ -18,7 +18,7 @@ import numpy as np
 import numpy.typing as npt
 from tqdm import tqdm
 
-from stylecam.runtime.sources import Source
+from stylecam.runtime.sources import Frame, Source
 from stylecam.runtime.workers import FrameReader, FrameWriter, Sink
 
 __all__ = ["PipelineState", "RunSummary", "Sink", "Smooth", "Stylize", "run"]
@@ -58,17 +58,61 @@ class RunSummary:
         return self.frames_out / self.seconds if self.seconds > 0 else 0.0
 
 
-def _state(
-    reader: FrameReader, writer: FrameWriter | None, frames_in: int, frames_out: int, started: float
-) -> PipelineState:
-    return PipelineState(
-        frames_in=frames_in,
-        frames_out=writer.written if writer is not None else frames_out,
-        dropped=reader.dropped + reader.source.dropped,
-        reader_queue=reader.queue.qsize(),
-        writer_queue=writer.queue.qsize() if writer is not None else 0,
-        seconds=time.perf_counter() - started,
-    )
+class _MainLoop:
+    """The main-thread side of one run: pull, stylize, smooth, push; counts what happened."""
+
+    def __init__(
+        self,
+        source: Source,
+        stylize: Stylize,
+        sink: Sink,
+        smooth: Smooth | None,
+        queue_size: int,
+        monitor: Callable[[PipelineState], None] | None,
+    ) -> None:
+        self.source, self.stylize, self.sink, self.smooth, self.monitor = source, stylize, sink, smooth, monitor
+        self.reader = FrameReader(source, queue_size)
+        self.writer = FrameWriter(sink, queue_size) if sink.threaded else None
+        self.frames_in = self.frames_out = 0
+        self.started = time.perf_counter()
+        self._last_shape: tuple[int, ...] | None = None
+
+    def step(self, frame: Frame) -> None:
+        """Stylize one frame and hand it to the sink (or the writer thread)."""
+        self.frames_in += 1
+        if frame.image.shape != self._last_shape:
+            if self._last_shape is not None:
+                height, width = frame.image.shape[:2]
+                log.info("frame size changed to %dx%d; smoothing restarts", width, height)
+                reset = getattr(self.smooth, "reset", None)
+                if reset is not None:
+                    reset()
+            self._last_shape = frame.image.shape
+        stylized = self.stylize(frame.image)
+        if self.smooth is not None:
+            stylized = self.smooth(frame.image, stylized)
+        if self.writer is not None:
+            self.writer.put(frame.with_image(stylized))
+        else:
+            self.sink.write(frame.with_image(stylized))
+            self.frames_out += 1
+        if self.monitor is not None:
+            self.monitor(self.state())
+
+    @property
+    def dropped(self) -> int:
+        return self.reader.dropped + self.source.dropped
+
+    def state(self) -> PipelineState:
+        writer = self.writer
+        return PipelineState(
+            frames_in=self.frames_in,
+            frames_out=writer.written if writer is not None else self.frames_out,
+            dropped=self.dropped,
+            reader_queue=self.reader.queue.qsize(),
+            writer_queue=writer.queue.qsize() if writer is not None else 0,
+            seconds=time.perf_counter() - self.started,
+        )
 
 
 def _progress_total(frame_count: int | None, max_frames: int | None) -> int | None:
@@ -106,66 +150,41 @@ def run(
         stall_timeout: seconds without a frame before the source counts as stalled.
         monitor: called on the main thread after every frame with a :class:`PipelineState`.
     """
-    reader = FrameReader(source, queue_size)
-    writer = FrameWriter(sink, queue_size) if sink.threaded else None
+    loop = _MainLoop(source, stylize, sink, smooth, queue_size, monitor)
     total = _progress_total(source.info.frame_count, max_frames)
     bar = tqdm(total=total, unit="frame", disable=not progress, dynamic_ncols=True, desc="stylecam", leave=True)
-    frames_in = frames_out = 0
-    stopped_by = "end"
-    last_shape: tuple[int, ...] | None = None
-    reset = getattr(smooth, "reset", None)
-    started = time.perf_counter()
-    reader.start()
-    if writer is not None:
-        writer.start()
-    finished = False
+    stopped_by, finished = "end", False
+    loop.reader.start()
+    if loop.writer is not None:
+        loop.writer.start()
     try:
-        while max_frames is None or frames_in < max_frames:
-            frame = reader.get(stall_timeout)
+        while max_frames is None or loop.frames_in < max_frames:
+            frame = loop.reader.get(stall_timeout)
             if frame is None:
                 break
-            frames_in += 1
-            if frame.image.shape != last_shape:
-                if last_shape is not None:
-                    log.info(
-                        "frame size changed to %dx%d; smoothing restarts", frame.image.shape[1], frame.image.shape[0]
-                    )
-                    if reset is not None:
-                        reset()
-                last_shape = frame.image.shape
-            stylized = stylize(frame.image)
-            if smooth is not None:
-                stylized = smooth(frame.image, stylized)
-            if writer is not None:
-                writer.put(frame.with_image(stylized))
-            else:
-                sink.write(frame.with_image(stylized))
-                frames_out += 1
+            loop.step(frame)
             bar.update(1)
-            if source.live and frames_in % 30 == 0:
-                bar.set_postfix(dropped=reader.dropped + source.dropped, refresh=False)
-            if monitor is not None:
-                monitor(_state(reader, writer, frames_in, frames_out, started))
+            if source.live and loop.frames_in % 30 == 0:
+                bar.set_postfix(dropped=loop.dropped, refresh=False)
             if sink.stop_requested:
                 stopped_by = "user"
                 break
         else:
             stopped_by = "frames"
-        if writer is not None:
-            writer.finish()
-            frames_out = writer.written
+        if loop.writer is not None:
+            loop.writer.finish()
+            loop.frames_out = loop.writer.written
         finished = True
     finally:
-        reader.stop()
-        if writer is not None and not finished:
-            writer.stop()
+        loop.reader.stop()
+        if loop.writer is not None and not finished:
+            loop.writer.stop()
         bar.close()
-    seconds = time.perf_counter() - started
     return RunSummary(
-        frames_in=frames_in,
-        frames_out=frames_out,
-        dropped=reader.dropped + source.dropped,
+        frames_in=loop.frames_in,
+        frames_out=loop.frames_out,
+        dropped=loop.dropped,
         corrupt=source.corrupt,
-        seconds=seconds,
+        seconds=time.perf_counter() - loop.started,
         stopped_by=stopped_by,
     )

@@ -21,6 +21,7 @@ import cv2
 from stylecam.atomic import atomic_output, check_output_path
 from stylecam.errors import UsageError
 from stylecam.images import check_image_suffix, write_image
+from stylecam.runtime.metrics import FPSMeter
 from stylecam.runtime.sources import Frame
 from stylecam.runtime.video_sink import VideoFileSink
 
@@ -79,7 +80,7 @@ class WindowSink(_SinkBase):
         self.title = title
         self._gui = gui
         self._opened = False
-        self._stamps: list[float] = []
+        self._meter = FPSMeter(window=30)
         self._last_title = 0.0
         self.frames = 0
 
@@ -106,10 +107,9 @@ class WindowSink(_SinkBase):
         self._update_title()
 
     def _update_title(self) -> None:
+        fps = self._meter.tick()
         now = time.monotonic()
-        self._stamps = [*self._stamps[-29:], now]
-        if now - self._last_title >= 0.5 and len(self._stamps) > 1 and self._stamps[-1] > self._stamps[0]:
-            fps = (len(self._stamps) - 1) / (self._stamps[-1] - self._stamps[0])
+        if fps > 0 and now - self._last_title >= 0.5:  # retitling every frame makes some toolkits flicker
             self._gui.setWindowTitle(self.title, f"{self.title}: {fps:.1f} fps (q or Esc quits)")
             self._last_title = now
 

@@ -169,5 +169,5 @@ def open_source(
     if camera_options:
         unused = ", ".join(f"--{key}" for key in camera_options if camera_options[key] is not None)
         if unused:
-            raise UsageError(f"{unused} apply to cameras only; {spec} is a {kind}")
+            raise UsageError(f"{unused} only apply to cameras; {spec} is a {kind} (use --max-size to shrink it)")
     return VideoFileSource(spec, info=info, max_size=max_size, live=kind == "stream")

@@ -21,7 +21,7 @@ from av.video.reformatter import Colorspace
 from stylecam.errors import SourceError
 from stylecam.runtime.sources import Frame, fit_within, fitted_size
 from stylecam.runtime.video_info import VideoInfo
-from stylecam.runtime.video_probe import probe_video
+from stylecam.runtime.video_probe import is_url, probe_video
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +76,7 @@ class VideoFileSource:
         live: bool = False,
     ) -> None:
         self.name = os.fspath(source)
-        self.path = None if live else Path(self.name)
+        self.path = None if is_url(self.name) else Path(self.name)
         probed = info or probe_video(self.name)
         _warn_about(probed, self.name)
         width, height = fitted_size(probed.width, probed.height, max_size)
@@ -86,6 +86,8 @@ class VideoFileSource:
             )
         self.info = probed if max_size is None else _resized(probed, width, height)
         self.source_info = probed
+        # where a sink can read the audio again (not from a live stream: it cannot be replayed)
+        self.audio_source: str | None = self.name if probed.has_audio and not live else None
         self.live = live
         self.max_size = max_size
         self.max_corrupt = max_corrupt

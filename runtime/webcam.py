@@ -10,23 +10,20 @@ so a camera that blocks inside the driver cannot hang the program.
 
 from __future__ import annotations
 
-import glob
 import logging
-import re
-import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import replace
 from fractions import Fraction
-from typing import Any, Protocol
 
 import cv2
 import numpy as np
 import numpy.typing as npt
 
 from stylecam.errors import SourceError
+from stylecam.runtime.cameras import Capture, CaptureFactory, cannot_open, opencv_capture
 from stylecam.runtime.sources import Frame, fit_within
 from stylecam.runtime.video_info import VideoInfo
 
@@ -35,62 +32,8 @@ log = logging.getLogger(__name__)
 MS = Fraction(1, 1000)  # live frames carry their capture time in milliseconds
 
 
-class Capture(Protocol):
-    """The part of ``cv2.VideoCapture`` a camera source uses (tests pass a fake)."""
-
-    def isOpened(self) -> bool: ...  # OpenCV's camelCase name
-
-    def read(self) -> tuple[bool, Any]: ...
-
-    def get(self, prop: int) -> float: ...
-
-    def set(self, prop: int, value: float) -> bool: ...
-
-    def release(self) -> None: ...
-
-
-CaptureFactory = Callable[[int | str], Capture]
-
-
-def default_capture_factory(device: int | str) -> Capture:
-    """Open a camera with OpenCV (V4L2 on Linux, the platform default elsewhere)."""
-    backend = cv2.CAP_V4L2 if sys.platform.startswith("linux") else cv2.CAP_ANY
-    return cv2.VideoCapture(device, backend)
-
-
-def _candidate_devices(factory: CaptureFactory) -> list[int]:
-    if factory is default_capture_factory and sys.platform.startswith("linux"):
-        found = (re.fullmatch(r"/dev/video(\d+)", path) for path in glob.glob("/dev/video*"))
-        return sorted(int(m.group(1)) for m in found if m)
-    return list(range(8))
-
-
-def list_cameras(
-    factory: CaptureFactory = default_capture_factory, *, exclude: set[int | str] = frozenset()
-) -> list[int]:
-    """Indices of the cameras that open and deliver a frame (used to say which ones work)."""
-    working = []
-    for index in _candidate_devices(factory):
-        if index in exclude:
-            continue
-        capture = factory(index)
-        try:
-            if capture.isOpened() and capture.read()[0]:
-                working.append(index)
-        finally:
-            capture.release()
-    return working
-
-
-def _cannot_open(device: int | str, factory: CaptureFactory, why: str) -> SourceError:
-    others = list_cameras(factory, exclude={device})
-    if others:
-        choice = ", ".join(str(i) for i in others)
-        return SourceError(f"camera {device} {why}; cameras that work: {choice} (e.g. --source {others[0]})")
-    return SourceError(
-        f"camera {device} {why}, and no other camera works on this machine; connect one, close programs "
-        "using it, or convert a file instead (--source in.mp4)"
-    )
+# What WebcamSource opens devices with when given no factory (tests and embedders may replace it).
+default_capture_factory: CaptureFactory = opencv_capture
 
 
 def _as_bgr(image: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
@@ -161,7 +104,7 @@ class WebcamSource:
         capture = self._factory(self.device)
         if not capture.isOpened():
             capture.release()
-            raise _cannot_open(
+            raise cannot_open(
                 self.device, self._factory, "cannot be opened (not connected, or busy in another program)"
             )
         self._apply_request(capture)
@@ -180,7 +123,7 @@ class WebcamSource:
             self.close()
             if error is not None:
                 raise error
-            raise _cannot_open(
+            raise cannot_open(
                 self.device, self._factory, f"opened but sent no frame within {timeout:g} s (busy in another program?)"
             )
         return latest[0]

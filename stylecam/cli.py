@@ -28,6 +28,7 @@ class Command:
 # name -> module. Add a command here only once it works.
 COMMANDS: dict[str, Command] = {
     "paint": Command("stylecam.train.paint_cli", "optimisation-based style transfer of one image (Gatys)"),
+    "run": Command("stylecam.runtime.cli", "stylize a webcam live, a video file (audio kept) or an image"),
 }
 # `stylecam --model starry.onnx` (no subcommand) means `stylecam run --model starry.onnx`.
 DEFAULT_COMMAND = "run"
