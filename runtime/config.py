@@ -16,6 +16,8 @@ PROVIDERS = ("auto", "tensorrt", "cuda", "cpu")
 CUDNN_SEARCH = ("HEURISTIC", "EXHAUSTIVE", "DEFAULT")
 PROBE_MODES = ("auto", "always", "never")
 SMOOTHING_MODES = ("none", "ema", "flow")
+# Measured on a synthetic flickering clip with exact flow (tools/measure_smoothing.py, README).
+DEFAULT_ALPHA = {"none": 1.0, "ema": 0.5, "flow": 0.4}
 
 # 3840x2160: a 4K UHD frame. Bigger frames (8K) are downscaled to this many pixels, stylized and
 # upscaled back; the network has no detail to add at 8K and would need ~4x the memory and time.
@@ -98,22 +100,28 @@ class SmoothingConfig:
     Attributes:
         mode: ``none``, ``ema`` (blend with the previous output; ghosts on motion) or ``flow``
             (warp the previous output along optical flow of the source, blend where not occluded).
-        alpha: weight of the *current* stylized frame in the blend (1 = no smoothing).
-        flow_scale: optical flow is computed on frames downscaled by this factor (speed).
+        alpha: weight of the *current* stylized frame in the blend (1 = no smoothing). Default
+            per mode, from tools/measure_smoothing.py: 0.4 for ``flow``, 0.5 for ``ema`` (which
+            ghosts more when it smooths harder).
+        flow_width: optical flow is computed on source frames downscaled to this width (never
+            upscaled), so its cost stays about constant from 360p to 4K.
         occlusion_tolerance: forward-backward consistency slack in pixels² (Sundaram et al. use 0.5).
         scene_cut_threshold: mean absolute difference (0-255) of consecutive small grey source
             frames above which the smoother resets instead of blending across a cut.
     """
 
     mode: str = "flow"
-    alpha: float = 0.5
-    flow_scale: float = 0.5
+    alpha: float | None = None
+    flow_width: int = 320
     occlusion_tolerance: float = 0.5
     scene_cut_threshold: float = 30.0
 
     def __post_init__(self) -> None:
         _choice("smoothing mode", self.mode, SMOOTHING_MODES)
+        if self.alpha is None:
+            object.__setattr__(self, "alpha", DEFAULT_ALPHA[self.mode])
         _in_range("smoothing alpha", self.alpha, 0.01, 1.0)
-        _in_range("flow_scale", self.flow_scale, 0.05, 1.0)
+        if not isinstance(self.flow_width, int) or not 32 <= self.flow_width <= 4096:
+            raise UsageError(f"flow_width must be an integer from 32 to 4096 pixels, got {self.flow_width!r}")
         _in_range("occlusion_tolerance", self.occlusion_tolerance, 0.0, 100.0)
         _in_range("scene_cut_threshold", self.scene_cut_threshold, 1.0, 255.0)

@@ -44,9 +44,14 @@ def make_clip(
     *,
     pan: tuple[float, float] = (2.5, 1.0),
     disc_speed: tuple[float, float] = (-3.0, 0.0),
+    brightness_step: float = 0.0,
     seed: int = 0,
 ) -> list[ClipFrame]:
-    """Frames of a panned texture with a disc moving across it, with exact flow and occlusion."""
+    """Frames of a panned texture with a disc moving across it, with exact flow and occlusion.
+
+    ``brightness_step`` adds that many grey levels per frame (an exposure change: real change the
+    smoother must follow, unlike flicker).
+    """
     margin = int(np.ceil(max(abs(pan[0]), abs(pan[1])) * frames)) + 4
     background = _texture(height + margin, width + margin, seed)
     radius = max(6, min(height, width) // 5)
@@ -63,6 +68,7 @@ def make_clip(
         to_disc = np.float32([[1, 0, radius - centre[0]], [0, 1, radius - centre[1]]])
         disc_layer = cv2.warpAffine(disc, to_disc, (width, height), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP)
         frame[inside] = disc_layer[inside]
+        frame += brightness_step * index
         flow = np.empty((height, width, 2), np.float32)
         flow[...] = pan
         flow[inside] = -np.array(disc_speed, np.float32)

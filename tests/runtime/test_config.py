@@ -39,13 +39,19 @@ def test_runtime_config(kwargs: dict[str, Any], context: AbstractContextManager[
         ({"mode": "blur"}, pytest.raises(UsageError, match="none, ema, flow")),
         ({"alpha": 0.0}, pytest.raises(UsageError, match=r"alpha must be a number between 0.01 and 1.0")),
         ({"alpha": float("nan")}, pytest.raises(UsageError, match="alpha")),
-        ({"flow_scale": 2.0}, pytest.raises(UsageError, match="flow_scale")),
+        ({"flow_width": 8}, pytest.raises(UsageError, match="flow_width must be an integer from 32")),
         ({"scene_cut_threshold": 0.0}, pytest.raises(UsageError, match="scene_cut_threshold")),
     ],
 )
 def test_smoothing_config(kwargs: dict[str, Any], context: AbstractContextManager[object]) -> None:
     with context:
         assert SmoothingConfig(**kwargs).mode in ("none", "ema", "flow")
+
+
+@pytest.mark.parametrize(("mode", "alpha"), [("flow", 0.4), ("ema", 0.5), ("none", 1.0)])
+def test_alpha_default_depends_on_mode(mode: str, alpha: float) -> None:
+    assert SmoothingConfig(mode=mode).alpha == alpha
+    assert SmoothingConfig(mode=mode, alpha=0.25).alpha == 0.25
 
 
 def test_configs_are_frozen() -> None:

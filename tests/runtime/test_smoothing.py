@@ -16,8 +16,10 @@ def test_ema_is_a_pure_weighted_mean() -> None:
     previous = np.full((4, 4, 3), 100, np.uint8)
     current = np.full((4, 4, 3), 200, np.uint8)
     out = ema(previous, current, 0.25)
-    assert out.dtype == np.float32 and np.allclose(out, 125.0)
+    assert out.dtype == np.uint8 and np.all(out == 125)
     assert previous[0, 0, 0] == 100 and current[0, 0, 0] == 200  # inputs untouched
+    exact = ema(previous.astype(np.float32), current.astype(np.float32) + 0.5, 0.3)
+    assert exact.dtype == np.float32 and np.allclose(exact, 0.3 * 200.5 + 0.7 * 100)
     with pytest.raises(UsageError, match="equal shapes"):
         ema(previous, current[:2], 0.5)
 
@@ -60,6 +62,14 @@ def test_scene_cut_resets_but_small_changes_do_not(mode: str) -> None:
     assert smoother.resets == 1
 
 
+def test_returned_frame_is_not_the_smoothers_state() -> None:
+    smoother = TemporalSmoother(SmoothingConfig(mode="ema", alpha=0.5))
+    source = make_photo(16, 16)
+    first = smoother(source, np.full((16, 16, 3), 100, np.uint8))
+    first[:] = 0  # a caller drawing an overlay on its frame must not change the history
+    assert np.all(smoother(source, np.full((16, 16, 3), 100, np.uint8)) == 100)
+
+
 def test_reset_forgets_history() -> None:
     smoother = TemporalSmoother(SmoothingConfig(mode="ema", alpha=0.5))
     source = make_photo(16, 16)
@@ -81,8 +91,8 @@ def test_smoother_input_checks(source: np.ndarray, stylized: np.ndarray, message
         TemporalSmoother(SmoothingConfig(mode="flow"))(source, stylized)
 
 
-def _run(mode: str, clip: list, alpha: float = 0.5) -> tuple[float, float]:
-    smoother = TemporalSmoother(SmoothingConfig(mode=mode, alpha=alpha))
+def _run(mode: str, clip: list, flow_width: int = 320) -> tuple[float, float]:
+    smoother = TemporalSmoother(SmoothingConfig(mode=mode, flow_width=flow_width))
     outputs, deviation = [], []
     for index, frame in enumerate(clip):
         clean = clean_style(frame.source)
@@ -93,10 +103,11 @@ def _run(mode: str, clip: list, alpha: float = 0.5) -> tuple[float, float]:
     return float(np.mean(errors)), float(np.mean(deviation[1:]))
 
 
-def test_flow_smoothing_reduces_flicker_without_ghosting() -> None:
+@pytest.mark.parametrize("flow_width", [80, 320])  # flow on half-size frames, upsampled / at full size
+def test_flow_smoothing_reduces_flicker_without_ghosting(flow_width: int) -> None:
     clip = make_clip(96, 160, 8)
     raw_error, raw_deviation = _run("none", clip)
-    flow_error, flow_deviation = _run("flow", clip)
+    flow_error, flow_deviation = _run("flow", clip, flow_width)
     _, ema_deviation = _run("ema", clip)
     assert flow_error < 0.7 * raw_error  # less temporal flicker along the true motion
     assert flow_deviation < raw_deviation  # and closer to the flicker-free stylization
