@@ -162,7 +162,8 @@ class Stylizer:
             self._note_once("fixed", "the model only takes %dx%d frames: resizing to it and back", run_w, run_h)
         feed = resize_batch(batch, run_h, run_w)
         self._check_memory(count, run_h, run_w)
-        out = np.concatenate([self._infer(chunk) for chunk in self._chunks(feed)])[:count]
+        chunks = [self._infer(chunk) for chunk in self._chunks(feed)]
+        out = chunks[0] if len(chunks) == 1 else np.concatenate(chunks)[:count]
         if out.shape[1:3] != (height, width):
             out = resize_batch(out, height, width)
         return out
@@ -185,9 +186,13 @@ class Stylizer:
                 out = from_legacy_output(self._run(to_legacy_input(padded, self.io.dtype)))[:, :height, :width]
         except (RuntimeError, ValueError) as exc:  # ORT raises these for kernel failures and shape mismatches
             reason = str(exc).strip().splitlines()[-1][:300]
+            fix = (
+                "out of memory: lower max_pixels (--max-pixels) or the batch size"
+                if "allocat" in reason.lower()
+                else "the model cannot run this frame size: re-export it or resize the input"
+            )
             raise ModelLoadError(
-                f"{self.model.path.name} failed on a {len(batch)}x{height}x{width} input ({reason}); "
-                "the model cannot run this frame size: re-export it or resize the input"
+                f"{self.model.path.name} failed on a {len(batch)}x{height}x{width} input ({reason}); {fix}"
             ) from exc
         if out.shape[1:3] != (height, width) or out.dtype != np.uint8:
             self._note_once(

@@ -215,3 +215,29 @@ def test_unclamped_legacy_values_are_clipped(model_dir: Path) -> None:
     with Stylizer(path, FAST) as stylizer:
         out = stylizer(frame)
     assert out[0, 0].tolist() == [0, 120, 255]  # BGR of (R=360 -> 255, G=120, B=-120 -> 0)
+
+
+def test_8k_frame_is_capped_to_4k_and_comes_back_8k(invert_model: Path, caplog: pytest.LogCaptureFixture) -> None:
+    seen: list[tuple[int, ...]] = []
+    frame = np.full((4320, 7680, 3), 10, np.uint8)
+    with caplog.at_level(logging.INFO), Stylizer(invert_model, FAST) as stylizer:
+        original = stylizer._run
+        stylizer._run = lambda feed: (seen.append(feed.shape), original(feed))[1]  # type: ignore[method-assign]
+        out = stylizer(frame)
+    assert out.shape == frame.shape and out[0, 0].tolist() == [245, 245, 245] and out[-1, -1, 2] == 245
+    assert seen[0][1:3] == (2160, 3840)  # 8K has exactly 4x the pixels of the default cap
+    assert any(
+        "7680x4320 (33.2 MP) exceed max_pixels (8.3 MP): stylizing at 3840x2160" in r.message for r in caplog.records
+    )
+
+
+def test_device_out_of_memory_names_max_pixels(invert_model: Path) -> None:
+    def out_of_memory(feed: np.ndarray) -> np.ndarray:
+        raise RuntimeError(
+            "[ONNXRuntimeError] : 6 : RUNTIME_EXCEPTION : Failed to allocate memory for requested buffer"
+        )
+
+    with Stylizer(invert_model, FAST) as stylizer:
+        stylizer._run = out_of_memory  # type: ignore[method-assign]
+        with pytest.raises(ModelLoadError, match="out of memory: lower max_pixels"):
+            stylizer(make_photo(32, 32))
