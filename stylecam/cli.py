@@ -29,6 +29,7 @@ class Command:
 COMMANDS: dict[str, Command] = {
     "paint": Command("stylecam.train.paint_cli", "optimisation-based style transfer of one image (Gatys)"),
     "run": Command("stylecam.runtime.cli", "stylize a webcam live, a video file (audio kept) or an image"),
+    "train": Command("stylecam.train.cli", "train a fast feed-forward style network on a folder of photos"),
 }
 # `stylecam --model starry.onnx` (no subcommand) means `stylecam run --model starry.onnx`.
 DEFAULT_COMMAND = "run"

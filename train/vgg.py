@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -187,11 +187,21 @@ class VGGFeatures(nn.Module):
         x = rgb255.flip(1) if self.convention == "caffe" else rgb255
         return (x - self.mean) * self.scale
 
-    def forward(self, rgb255: torch.Tensor) -> dict[str, torch.Tensor]:
+    def forward(self, rgb255: torch.Tensor, layers: Collection[str] | None = None) -> dict[str, torch.Tensor]:
+        """Features of the configured layers, or only of ``layers`` (stops after the deepest one)."""
+        wanted = self._index_to_name
+        if layers is not None:
+            unknown = [name for name in layers if name not in self.layers]
+            if unknown:
+                raise UsageError(f"layer(s) {unknown} were not configured; this VGGFeatures has {self.layers}")
+            wanted = {LAYER_INDEX[name]: name for name in layers}
+        last = max(wanted)
         x = self.preprocess(rgb255)
         out: dict[str, torch.Tensor] = {}
         for index, layer in enumerate(self.features):
             x = layer(x)
-            if index in self._index_to_name:
-                out[self._index_to_name[index]] = x
+            if index in wanted:
+                out[wanted[index]] = x
+            if index == last:
+                break
         return out

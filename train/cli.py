@@ -1,0 +1,161 @@
+"""``stylecam train --style PAINTING --data DIR -o CKPT``: train a feed-forward style network.
+
+Imports torch only inside :func:`run`, so building the parser stays cheap. Hyperparameter flags
+default to "not given" so that ``--resume`` can tell a deliberate change from a default.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+from typing import Any
+
+from stylecam.errors import require_torch
+from stylecam.train.config import AMP_CHOICES, RunOptions, TrainConfig
+
+log = logging.getLogger(__name__)
+
+# flag dest -> TrainConfig field (the flags the issue names; the fields say what they mean)
+_SETTINGS = {
+    "arch": "arch",
+    "size": "size",
+    "batch": "batch_size",
+    "steps": "steps",
+    "epochs": "epochs",
+    "lr": "learning_rate",
+    "content_weight": "content_weight",
+    "style_weight": "style_weight",
+    "tv_weight": "tv_weight",
+    "style_size": "style_size",
+    "content_layers": "content_layers",
+    "style_layers": "style_layers",
+    "amp": "amp",
+    "seed": "seed",
+    "freeze_encoder_steps": "freeze_encoder_steps",
+}
+
+
+# RunOptions fields whose flags are optional with no default
+_OPTIONAL = (
+    "style", "data", "output", "style_name", "style_license", "log_dir", "workers", "resume", "init", "export",
+    "vgg_weights",
+)  # fmt: skip
+
+
+def _layers(text: str) -> tuple[str, ...]:
+    return tuple(name.strip() for name in text.split(",") if name.strip())
+
+
+def _hyperparameters(parser: argparse.ArgumentParser) -> None:
+    d = TrainConfig()
+    group = parser.add_argument_group("training (defaults shown; with --resume they come from the checkpoint)")
+    add = group.add_argument
+    hidden = argparse.SUPPRESS  # absent from args unless typed: --resume compares only what was given
+    add("--arch", default=hidden, help=f"network architecture (default: {d.arch})")
+    add("--size", type=int, default=hidden, help=f"square training crop in px, multiple of 4 (default: {d.size})")
+    add("--batch", type=int, default=hidden, help=f"crops per step and process (default: {d.batch_size})")
+    length = group.add_mutually_exclusive_group()
+    length.add_argument("--steps", type=int, default=hidden, help=f"optimiser steps (default: {d.steps})")
+    length.add_argument("--epochs", type=float, default=hidden, help="passes over the photos (instead of --steps)")
+    add("--lr", type=float, default=hidden, help=f"Adam learning rate (default: {d.learning_rate:g})")
+    add("--content-weight", type=float, default=hidden, help=f"(default: {d.content_weight:g})")
+    add("--style-weight", type=float, default=hidden, help=f"(default: {d.style_weight:g})")
+    add("--tv-weight", type=float, default=hidden, help=f"total variation, smoothness (default: {d.tv_weight:g})")
+    add(
+        "--style-size",
+        type=int,
+        default=hidden,
+        help="long side of the painting in px; smaller = larger strokes (default: twice --size)",
+    )
+    add(
+        "--content-layers",
+        type=_layers,
+        default=hidden,
+        help=f"VGG19 layers, comma-separated (default: {','.join(d.content_layers)})",
+    )
+    add("--style-layers", type=_layers, default=hidden, help=f"(default: {','.join(d.style_layers)})")
+    add(
+        "--amp",
+        choices=AMP_CHOICES,
+        default=hidden,
+        help="mixed precision; auto = bf16 on GPUs that have it, fp16 on older GPUs, off on CPU (default: auto)",
+    )
+    add("--seed", type=int, default=hidden, help=f"initial weights, photo order and crops (default: {d.seed})")
+    add(
+        "--freeze-encoder-steps",
+        type=int,
+        default=hidden,
+        help="with --init: keep the encoder fixed for the first N steps (default: 0)",
+    )
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    o = RunOptions()
+    unset = argparse.SUPPRESS  # no "(default: None)" in --help; read with getattr(args, name, None)
+    add = parser.add_argument
+    add("--style", default=unset, help="painting: an image path or a bundled style name (e.g. starry_night)")
+    add("--data", type=Path, default=unset, help="folder of training photos (searched recursively)")
+    add(
+        "-o",
+        "--output",
+        type=Path,
+        default=unset,
+        help="checkpoint to write (.pt); also saved every --save-every steps",
+    )
+    _hyperparameters(parser)
+    run = parser.add_argument_group("run")
+    run.add_argument("--device", default=o.device, help="auto, cpu, cuda or cuda:N")
+    run.add_argument("--workers", type=int, default=unset, help="data loading processes (default: auto)")
+    run.add_argument("--log-dir", type=Path, default=unset, help="TensorBoard folder (default: <output stem>_logs)")
+    run.add_argument("--sample-every", type=int, default=o.sample_every, help="stylize validation photos every N steps")
+    run.add_argument("--save-every", type=int, default=o.save_every, help="write the checkpoint every N steps")
+    run.add_argument("--style-name", default=unset, help="name stored in the checkpoint (default: the file stem)")
+    run.add_argument("--style-license", default=unset, help="licence note for the painting (bundled styles: known)")
+    run.add_argument("--vgg-weights", type=Path, default=unset, metavar="PATH", help="torchvision vgg19 state dict")
+    start = parser.add_argument_group("start from a checkpoint")
+    start.add_argument("--resume", type=Path, default=unset, metavar="CKPT", help="continue an interrupted run exactly")
+    start.add_argument("--init", type=Path, default=unset, metavar="CKPT", help="start a new style from a trained net")
+
+
+def settings_from_args(args: argparse.Namespace) -> dict[str, Any]:
+    """The TrainConfig fields the user typed (and only those)."""
+    return {field: getattr(args, flag) for flag, field in _SETTINGS.items() if hasattr(args, flag)}
+
+
+def options_from_args(args: argparse.Namespace) -> RunOptions:
+    given = {name: getattr(args, name, None) for name in _OPTIONAL}
+    return RunOptions(
+        **given,
+        device=args.device,
+        sample_every=args.sample_every,
+        save_every=args.save_every,
+        progress=not args.quiet,
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    options = options_from_args(args)
+    settings = settings_from_args(args)
+    require_torch("stylecam train")
+
+    from stylecam.cli import COMMANDS
+    from stylecam.train.runner import train
+
+    result = train(options, settings)
+    if result.rank != 0:
+        return 0  # under torchrun, rank 0 reports for everyone
+    line = (
+        f"wrote {result.checkpoint} ({result.steps} steps, {result.images_seen} images, {result.seconds:.0f} s, "
+        f"{result.images_per_second:.1f} images/s on {result.device}"
+        + (f" x {result.world_size} processes" if result.world_size > 1 else "")
+        + ")"
+    )
+    print(line)
+    if result.sample is not None:
+        print(f"sample: {result.sample}")
+    if result.skipped:
+        print(f"skipped {len(result.skipped)} unreadable photo(s), e.g. {result.skipped[0]}")
+    if "export" in COMMANDS:
+        print(f"next: stylecam export {result.checkpoint} -o {Path(result.checkpoint).with_suffix('.onnx')}")
+    return 0

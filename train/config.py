@@ -1,0 +1,146 @@
+"""Settings of ``stylecam train`` (torch-free, so the CLI can show defaults without loading torch).
+
+Two frozen dataclasses:
+
+* :class:`TrainConfig`: the hyperparameters that decide what the network learns. It is saved in
+  every checkpoint as a plain dict, and its :meth:`~TrainConfig.digest` (sha256 of canonical JSON)
+  goes into the exported ONNX metadata, so a model names exactly how it was trained.
+* :class:`RunOptions`: where files are and how the run is watched (device, workers, logging and
+  checkpoint cadence). Changing them never changes the result, so they are not part of the digest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from stylecam.errors import UsageError
+
+AMP_CHOICES = ("auto", "bf16", "fp16", "off")
+# Crops must be multiples of the network stride (stylecam.train.model.STRIDE; a test pins them equal).
+CROP_MULTIPLE = 4
+# relu names of VGG19 (stylecam.train.vgg.LAYER_INDEX; a test pins them equal).
+VGG_LAYERS = tuple(f"relu{b}_{c}" for b, n in ((1, 2), (2, 2), (3, 4), (4, 4), (5, 4)) for c in range(1, n + 1))
+# Johnson et al.: content from an early layer keeps the photo's structure sharp; style from
+# every block so both fine texture and large strokes are matched.
+DEFAULT_CONTENT_LAYERS = ("relu2_2",)
+DEFAULT_STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
+
+
+def _check_layers(kind: str, layers: tuple[str, ...]) -> None:
+    unknown = [name for name in layers if name not in VGG_LAYERS]
+    if unknown or not layers:
+        raise UsageError(
+            f"unknown {kind} layer(s) {', '.join(unknown) or '(none given)'}; choose from: {', '.join(VGG_LAYERS)}"
+        )
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Hyperparameters of one feed-forward style network (loss weights for Caffe VGG19 at 0-255)."""
+
+    arch: str = "reference"
+    size: int = 256
+    batch_size: int = 8
+    steps: int = 5000
+    epochs: float | None = None  # when set, the runner derives `steps` from it and the data size
+    learning_rate: float = 1e-3
+    content_weight: float = 1.0
+    style_weight: float = 5.0
+    tv_weight: float = 0.0
+    style_size: int | None = None  # long side of the painting in px; None: twice the crop size
+    content_layers: tuple[str, ...] = DEFAULT_CONTENT_LAYERS
+    style_layers: tuple[str, ...] = DEFAULT_STYLE_LAYERS
+    amp: str = "auto"
+    seed: int = 0
+    freeze_encoder_steps: int = 0
+
+    def __post_init__(self) -> None:
+        if self.size < 16 or self.size % CROP_MULTIPLE:
+            raise UsageError(f"--size must be a multiple of {CROP_MULTIPLE} and at least 16 px, got {self.size}")
+        if self.batch_size < 1:
+            raise UsageError(f"--batch must be at least 1, got {self.batch_size}")
+        if self.steps < 1:
+            raise UsageError(f"--steps must be at least 1, got {self.steps}")
+        if self.epochs is not None and self.epochs <= 0:
+            raise UsageError(f"--epochs must be positive, got {self.epochs}")
+        if not 0 < self.learning_rate < 1:
+            raise UsageError(f"--lr must be between 0 and 1 (Adam step size), got {self.learning_rate}")
+        if min(self.content_weight, self.style_weight, self.tv_weight) < 0:
+            raise UsageError("loss weights (--content-weight, --style-weight, --tv-weight) must be >= 0")
+        if self.content_weight == 0 and self.style_weight == 0:
+            raise UsageError("--content-weight and --style-weight are both 0; nothing to learn")
+        if self.style_size is not None and not 16 <= self.style_size <= 4096:
+            raise UsageError(f"--style-size must be between 16 and 4096 px, got {self.style_size}")
+        if self.amp not in AMP_CHOICES:
+            raise UsageError(f"unknown --amp {self.amp!r}; choose one of: {', '.join(AMP_CHOICES)}")
+        if self.freeze_encoder_steps < 0:
+            raise UsageError(f"--freeze-encoder-steps must be >= 0, got {self.freeze_encoder_steps}")
+        _check_layers("content", self.content_layers)
+        _check_layers("style", self.style_layers)
+
+    @property
+    def effective_style_size(self) -> int:
+        """Long side the painting is resized to; its ratio to the crop sets the stroke scale."""
+        return self.style_size if self.style_size is not None else 2 * self.size
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["content_layers"] = list(self.content_layers)
+        data["style_layers"] = list(self.style_layers)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise UsageError(f"unknown training config keys {unknown}; this stylecam knows {sorted(known)}")
+        values = dict(data)
+        for key in ("content_layers", "style_layers"):
+            if key in values:
+                values[key] = tuple(values[key])
+        return cls(**values)
+
+    def digest(self) -> str:
+        """sha256 of the canonical JSON of the config: the same settings give the same digest."""
+        text = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+# Settings that may differ when a run is resumed: only how long it trains.
+RESUMABLE_CHANGES = frozenset({"steps", "epochs"})
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """Files and cadence of one run; none of it changes what the network learns."""
+
+    style: str | None = None  # a painting's path or a bundled style name
+    data: Path | None = None
+    output: Path | None = None
+    style_name: str | None = None  # default: the file stem
+    style_license: str | None = None  # default: known for bundled styles, else empty
+    log_dir: Path | None = None  # default: <output stem>_logs beside the output
+    device: str = "auto"
+    workers: int | None = None  # None: a sensible number for the device
+    sample_every: int = 500
+    save_every: int = 1000
+    resume: Path | None = None
+    init: Path | None = None
+    export: Path | None = None
+    vgg_weights: Path | None = None
+    progress: bool = True
+
+    def __post_init__(self) -> None:
+        if self.sample_every < 0 or self.save_every < 0:
+            raise UsageError("--sample-every and --save-every must be >= 0 (0 turns them off)")
+        if self.workers is not None and self.workers < 0:
+            raise UsageError(f"--workers must be >= 0, got {self.workers}")
+        if self.resume is not None and self.init is not None:
+            raise UsageError(
+                "--resume and --init exclude each other: --resume continues a run, --init starts a new one"
+            )
