@@ -52,6 +52,11 @@ def _read(path: Path) -> Any:
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
+        if "Unsupported global" not in str(exc):  # not a pickle of objects: random bytes
+            raise ModelLoadError(
+                f"checkpoint {path} is corrupt or not a PyTorch file (unreadable pickle data); "
+                "re-download it or re-run training"
+            ) from exc
         # weights_only refuses anything that would need arbitrary code to rebuild.
         raise ModelLoadError(
             f"checkpoint {path} contains pickled Python objects, which stylecam refuses to load "

@@ -101,3 +101,12 @@ def test_bad_weight_files(tmp_path: Path) -> None:
 def test_unknown_layer_lists_choices(weights) -> None:
     with pytest.raises(UsageError, match="relu4_2"):
         VGGFeatures(["conv9_9"], weights)
+
+
+def test_forward_can_stop_at_a_shallower_layer(weights) -> None:
+    vgg = VGGFeatures(["relu1_1", "relu3_1"], weights)
+    rgb = torch.rand(1, 3, 24, 24) * 255
+    shallow = vgg(rgb, layers=["relu1_1"])
+    assert set(shallow) == {"relu1_1"} and torch.equal(shallow["relu1_1"], vgg(rgb)["relu1_1"])
+    with pytest.raises(UsageError, match="not configured"):
+        vgg(rgb, layers=["relu2_1"])
