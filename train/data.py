@@ -171,6 +171,10 @@ def build_loader(
         persistent_workers=workers > 0,
         prefetch_factor=4 if workers > 0 else None,
         worker_init_fn=_worker_init if workers > 0 else None,
+        # Fresh worker processes: a fork inherits OpenCV's and OpenMP's thread pools without their
+        # threads and can hang on first use (seen here: cv2 in a forked worker after the parent
+        # ran threaded cv2 calls). Spawn costs one import of torch per worker, once per run.
+        multiprocessing_context="spawn" if workers > 0 else None,
     )
 
 
