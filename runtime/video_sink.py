@@ -20,18 +20,17 @@ from types import TracebackType
 
 import av
 import cv2
-from av.video.reformatter import Colorspace
+from av.video.reformatter import Colorspace, VideoReformatter
 
 from stylecam.atomic import atomic_output, check_output_path
 from stylecam.runtime.audio import AudioCarrier
+from stylecam.runtime.colour import BT709, EXACT, TV_RANGE
 from stylecam.runtime.encoders import DEFAULT_CRF, EncoderChoice, choose_encoder
 from stylecam.runtime.sources import Frame
 from stylecam.runtime.video_info import VideoInfo
 
 log = logging.getLogger(__name__)
 
-_BT709 = 1  # AVCOL_PRI_BT709 / AVCOL_TRC_BT709 / AVCOL_SPC_BT709
-_TV_RANGE = 1  # AVCOL_RANGE_MPEG: 16-235, what every player expects from yuv420p
 _DEFAULT_TIME_BASE = Fraction(1, 90000)
 
 
@@ -91,6 +90,7 @@ class VideoFileSink:
         self._last_pts: int | None = None
         self._end_time = 0.0
         self._resize_warned = False
+        self._reformatter = VideoReformatter()  # kept: a fresh converter per frame costs ~20 ms
         self._stack: contextlib.ExitStack | None = None
         self._container: av.container.OutputContainer | None = None
 
@@ -122,8 +122,8 @@ class VideoFileSink:
         if choice.bit_rate:
             stream.bit_rate = choice.bit_rate
         context = stream.codec_context
-        context.color_primaries, context.color_trc, context.colorspace = _BT709, _BT709, _BT709
-        context.color_range = _TV_RANGE
+        context.color_primaries, context.color_trc, context.colorspace = BT709, BT709, BT709
+        context.color_range = TV_RANGE
         if choice.codec == "libx265":
             stream.codec_tag = "hvc1"  # what Apple players look for
         self._stream = stream
@@ -144,8 +144,12 @@ class VideoFileSink:
                 self._resize_warned = True
             image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
         video_frame = av.VideoFrame.from_ndarray(image, format="bgr24")
-        video_frame = video_frame.reformat(
-            format=self.encoder.pix_fmt, dst_colorspace=Colorspace.ITU709, dst_color_range=_TV_RANGE
+        video_frame = self._reformatter.reformat(
+            video_frame,
+            format=self.encoder.pix_fmt,
+            dst_colorspace=Colorspace.ITU709,
+            dst_color_range=TV_RANGE,
+            interpolation=EXACT,
         )
         pts = self._pts_for(frame)
         video_frame.pts, video_frame.time_base = pts, self._time_base

@@ -11,12 +11,17 @@ import numpy as np
 
 
 def pattern(height: int, width: int, index: int = 0) -> np.ndarray:
-    """A BGR frame with sharp edges (so a 1-pixel shift shows) that changes with ``index``."""
+    """A BGR frame with sharp grey edges (so a 1-pixel shift shows) over smooth colour ramps.
+
+    The edges are in brightness only: 4:2:0 chroma subsampling blurs colour edges by design, and
+    that is not what the tests look for. The frame changes with ``index``.
+    """
     y, x = np.mgrid[0:height, 0:width]
-    blocks = (((x // 4) + (y // 4) + index) % 2) * 160 + 40
-    image = np.stack([blocks, (x * 255) // max(width - 1, 1), (y * 255) // max(height - 1, 1)], axis=-1)
+    blocks = (((x // 4) + (y // 4) + index) % 2) * 100
+    ramps = np.stack([x * 60 // max(width, 1), y * 60 // max(height, 1), (x + y) * 40 // max(width + height, 1)], -1)
+    image = 40 + blocks[..., None] + ramps
     image[:, -1] = (255, 255, 255)  # a bright last column and row: cropping or padding shows up there
-    image[-1, :] = (0, 0, 255)
+    image[-1, :] = (235, 235, 235)
     return image.astype(np.uint8)
 
 

@@ -24,8 +24,8 @@ def test_every_frame_in_order_with_its_timestamp(tmp_path: Path) -> None:
     frames = _frames(VideoFileSource(path))
     assert [f.index for f in frames] == list(range(15))
     assert [f.time for f in frames] == pytest.approx([i / 10 for i in range(15)], abs=1e-6)
-    reference = decode_all(path)
-    assert all(np.array_equal(f.image, ref) for f, ref in zip(frames, reference, strict=True))
+    reference = decode_all(path)  # plain PyAV: a slightly different (biased) colour conversion
+    assert all(np.abs(f.image.astype(int) - ref).mean() < 3 for f, ref in zip(frames, reference, strict=True))
 
 
 def test_variable_frame_rate_timestamps_survive(tmp_path: Path) -> None:
