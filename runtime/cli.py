@@ -164,7 +164,15 @@ def _make_sink(args: argparse.Namespace, plan: Any, source: Any, inputs: list[Pa
 
     if plan.kind == "video":
         audio = None if args.no_audio else getattr(source, "audio_source", None)
-        return VideoFileSink(plan.path, source.info, codec=args.codec, crf=args.crf, audio_from=audio, inputs=inputs)
+        return VideoFileSink(
+            plan.path,
+            source.info,
+            codec=args.codec,
+            crf=args.crf,
+            audio_from=audio,
+            inputs=inputs,
+            realtime=source.live,
+        )
     if plan.kind == "image":
         return ImageSink(plan.path, inputs=inputs)
     if plan.kind == "window":

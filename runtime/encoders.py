@@ -83,17 +83,21 @@ def encoder_available(name: str) -> bool:
     return True
 
 
-def _settings(codec: str, width: int, height: int, fps: float, crf: int) -> tuple[str, dict[str, str], int | None]:
+def _settings(
+    codec: str, width: int, height: int, fps: float, crf: int, realtime: bool
+) -> tuple[str, dict[str, str], int | None]:
     odd = width % 2 or height % 2
     if codec in ("libx264", "libx265"):
-        options = {"crf": str(crf), "preset": "medium"}
+        # a live recording must keep up with the camera; a file conversion can take its time
+        options = {"crf": str(crf), "preset": "veryfast" if realtime else "medium"}
         if codec == "libx265":
             options["x265-params"] = "log-level=error"
         return ("yuv444p" if odd else "yuv420p"), options, None
     if codec in ("libvpx-vp9", "libvpx"):
-        return "yuv420p", {"crf": str(min(63, crf + 13)), "b": "0", "row-mt": "1", "deadline": "good"}, None
+        speed = {"deadline": "realtime", "cpu-used": "8"} if realtime else {"deadline": "good"}
+        return "yuv420p", {"crf": str(min(63, crf + 13)), "b": "0", "row-mt": "1", **speed}, None
     if codec == "libsvtav1":
-        return "yuv420p", {"crf": str(min(63, crf + 12)), "preset": "8"}, None
+        return "yuv420p", {"crf": str(min(63, crf + 12)), "preset": "10" if realtime else "8"}, None
     # mpeg4 and others: no crf; 0.25 bit per pixel keeps stylized detail (H.264 needs about half)
     return "yuv420p", {}, int(max(1_000_000, 0.25 * width * height * fps))
 
@@ -113,9 +117,16 @@ def _try_open(codec: str, width: int, height: int, fps: float, pix_fmt: str, opt
 
 
 def _why_not(
-    codec: str, muxer: str, width: int, height: int, fps: float, crf: int, exists: Callable[[str], bool]
+    codec: str,
+    muxer: str,
+    width: int,
+    height: int,
+    fps: float,
+    crf: int,
+    exists: Callable[[str], bool],
+    realtime: bool = False,
 ) -> tuple[str | None, tuple[str, dict[str, str], int | None]]:
-    settings = _settings(codec, width, height, fps, crf)
+    settings = _settings(codec, width, height, fps, crf, realtime)
     if not exists(codec):
         return "it is not in this FFmpeg build", settings
     if codec not in _muxer_codecs(muxer):
@@ -131,12 +142,14 @@ def choose_encoder(
     *,
     codec: str | None = None,
     crf: int = DEFAULT_CRF,
+    realtime: bool = False,
     exists: Callable[[str], bool] | None = None,
 ) -> EncoderChoice:
     """Pick and test-open the encoder for an output file.
 
     Without ``codec`` the container's chain is tried in order and a fallback is named in
     ``note``; an explicit ``codec`` that cannot work raises UsageError listing those that can.
+    ``realtime`` picks faster encoder settings for live recordings.
     """
     muxer = muxer_for(suffix)
     exists = exists or encoder_available
@@ -144,7 +157,7 @@ def choose_encoder(
     candidates = (codec,) if codec else CONTAINERS[suffix.lower()][1]
     refused: list[str] = []
     for name in candidates:
-        why, (pix_fmt, options, bit_rate) = _why_not(name, muxer, width, height, rate, crf, exists)
+        why, (pix_fmt, options, bit_rate) = _why_not(name, muxer, width, height, rate, crf, exists, realtime)
         if why is None:
             note = ""
             if refused:

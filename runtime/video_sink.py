@@ -59,6 +59,7 @@ class VideoFileSink:
         encoder: a checked encoder (default: :func:`choose_encoder` with ``codec``/``crf``).
         audio_from: file whose audio is carried into the output (None: no audio).
         inputs: files the target must not be (the source, the model).
+        realtime: a live recording (faster encoder settings, so it keeps up with the camera).
     """
 
     threaded = True
@@ -74,12 +75,13 @@ class VideoFileSink:
         crf: int = DEFAULT_CRF,
         audio_from: str | os.PathLike[str] | None = None,
         inputs: Sequence[str | os.PathLike[str]] = (),
+        realtime: bool = False,
     ) -> None:
         self.target = check_output_path(target, inputs=inputs)
         self.info = info
         self._inputs = list(inputs)
         self.encoder = encoder or choose_encoder(
-            self.target.suffix, info.width, info.height, info.best_fps, codec=codec, crf=crf
+            self.target.suffix, info.width, info.height, info.best_fps, codec=codec, crf=crf, realtime=realtime
         )
         if self.encoder.note:
             log.warning("%s", self.encoder.note)

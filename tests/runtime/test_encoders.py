@@ -61,3 +61,8 @@ def test_unknown_container_lists_the_suffixes(suffix: str) -> None:
 def test_nothing_works_is_an_error_not_a_crash() -> None:
     with pytest.raises(UsageError, match=r"no video encoder can write \.mp4 files here"):
         choose_encoder(".mp4", 64, 48, 25.0, exists=lambda name: False)
+
+
+@pytest.mark.parametrize(("realtime", "preset"), [(False, "medium"), (True, "veryfast")])
+def test_live_recordings_use_a_faster_preset(realtime: bool, preset: str) -> None:
+    assert choose_encoder(".mp4", 64, 48, 30.0, realtime=realtime).options["preset"] == preset
