@@ -100,7 +100,7 @@ def test_live_source_drops_stale_frames_and_stays_fresh() -> None:
     source = WebcamSource(0, capture_factory=SyntheticCameraBus({0: camera}).open)
 
     def slow(image: np.ndarray) -> np.ndarray:
-        time.sleep(0.03)
+        time.sleep(0.05)  # about 6 camera frames arrive meanwhile
         return image
 
     sink = SlowSink()
@@ -190,3 +190,18 @@ def test_progress_shows_a_total_only_when_known(
     err = capsys.readouterr().err
     assert shown in err.replace(" ", "")
     assert ("12/12" in err.replace(" ", "")) == known_total
+
+
+def test_live_stream_keeps_only_the_newest_frame(tmp_path: Path) -> None:
+    """A live stream (rtsp://...) is read as fast as it comes; a slow stylizer sees only fresh frames."""
+    path = write_clip(tmp_path / "stream.mkv", frames=60, codec="mpeg4")
+
+    def slow(image: np.ndarray) -> np.ndarray:
+        time.sleep(0.02)
+        return image
+
+    sink = SlowSink()
+    summary = run(VideoFileSource(path, live=True), slow, sink, progress=False)
+    assert summary.dropped > 0 and summary.frames_out + summary.dropped == 60
+    indices = [index for index, _ in sink.seen]
+    assert indices == sorted(indices) and indices[-1] == 59  # the last frame is never dropped

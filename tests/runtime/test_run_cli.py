@@ -336,3 +336,27 @@ def test_real_ctrl_c_while_recording(tmp_path: Path, invert_model: Path) -> None
     assert "interrupted (Ctrl-C)" in err and "Traceback" not in err
     assert not out.exists()
     assert len(decode_all(tmp_path / "rec.partial.mp4")) >= 5
+
+
+def test_no_runtime_module_imports_torch() -> None:
+    """Every module of stylecam.runtime, and a whole `stylecam run`, stay torch-free."""
+    code = (
+        "import importlib, pkgutil, sys\n"
+        "import stylecam.runtime as package\n"
+        "for module in pkgutil.iter_modules(package.__path__):\n"
+        "    importlib.import_module(f'stylecam.runtime.{module.name}')\n"
+        "print('torch' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip().splitlines()[-1] == "False"
+
+
+def test_a_whole_run_never_imports_torch(tmp_path: Path, clip: Path, invert_model: Path) -> None:
+    code = (
+        "import sys\nfrom stylecam.cli import main\n"
+        f"code = main(['run', '--model', {str(invert_model)!r}, '--source', {str(clip)!r}, "
+        f"'-o', {str(tmp_path / 'o.mp4')!r}, '-q'])\n"
+        "print(code, 'torch' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip().splitlines()[-1] == "0 False"

@@ -34,8 +34,8 @@ def test_slow_consumer_gets_the_newest_frame_and_stale_ones_are_dropped() -> Non
         for frame in itertools.islice(source, 6):
             frames.append(frame)
             served.append(camera.frames_served)  # frames the camera had produced when this one was taken
-            time.sleep(0.05)  # a slow stylizer: about 5 camera frames arrive meanwhile
-    assert source.dropped >= 10
+            time.sleep(0.1)  # a slow stylizer: about 10 camera frames arrive meanwhile
+    assert source.dropped >= 10  # about 50 on an idle machine; a loaded one still drops plenty
     gaps = [b.index - a.index for a, b in itertools.pairwise(frames)]
     assert min(gaps) >= 2  # never handed an old frame
     assert all(f.index >= n - 2 for f, n in zip(frames, served, strict=True))  # (nearly) the newest each time
