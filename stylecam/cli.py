@@ -30,6 +30,8 @@ COMMANDS: dict[str, Command] = {
     "paint": Command("stylecam.train.paint_cli", "optimisation-based style transfer of one image (Gatys)"),
     "run": Command("stylecam.runtime.cli", "stylize a webcam live, a video file (audio kept) or an image"),
     "train": Command("stylecam.train.cli", "train a fast feed-forward style network on a folder of photos"),
+    "eval": Command("stylecam.train.eval_cli", "temporal stability (warping error) and style/content loss on a video"),
+    "bench": Command("stylecam.runtime.bench_cli", "measure FPS and latency of a model (p50/p95, host recorded)"),
 }
 # `stylecam --model starry.onnx` (no subcommand) means `stylecam run --model starry.onnx`.
 DEFAULT_COMMAND = "run"

@@ -1,0 +1,159 @@
+"""Make the README tables from benchmarks/results/*.json (``stylecam bench --json`` and ``stylecam eval --json``).
+
+    python benchmarks/make_table.py            # print the tables (Markdown)
+    python benchmarks/make_table.py --write    # put them into README.md and benchmarks/README.md
+    python benchmarks/make_table.py --check    # exit 1 when the READMEs are out of date
+
+The tables go between ``<!-- bench-table:begin -->`` / ``<!-- bench-table:end -->`` and
+``<!-- eval-table:begin -->`` / ``<!-- eval-table:end -->`` markers; nothing else is touched.
+Every bench table is captioned with its machine, providers, date and load average.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from stylecam.runtime.bench_report import validate_run
+from stylecam.runtime.providers import SHORT_NAMES
+from stylecam.train.eval_report import validate_record
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results"
+TARGETS = (ROOT / "README.md", ROOT / "benchmarks" / "README.md")
+KIND_ORDER = {"model": 0, "pipeline": 1, "latency": 2, "end-to-end": 3}
+
+
+def load_results(folder: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(bench runs, eval records) in ``folder``, sorted by file name; ValueError names a bad file."""
+    runs, evals = [], []
+    for path in sorted(folder.glob("*.json")):
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if data.get("schema") == "stylecam-bench":
+            validate_run(data, source=path.name)
+            runs.append(data)
+        elif data.get("schema") == "stylecam-eval":
+            validate_record(data, source=path.name)
+            evals.append(data)
+        else:
+            raise ValueError(f"{path.name}: unknown schema {data.get('schema')!r}")
+    return runs, evals
+
+
+def _num(value: float | None, spec: str = ".1f") -> str:
+    return "–" if value is None else format(value, spec)
+
+
+def _caption(run: Mapping[str, Any]) -> str:
+    host, libs = run["host"], run["host"].get("libraries", {})
+    gpu = host.get("gpu", "none")
+    device = (
+        f"{gpu} (driver {host.get('gpu_driver')})"
+        if gpu != "none"
+        else f"{host.get('cpu')}, {host.get('cores')} cores, no GPU"
+    )
+    load = f"{(run.get('load_start') or ['?'])[0]} → {(run.get('load_end') or ['?'])[0]}"
+    providers = ", ".join(SHORT_NAMES.get(p, p) for p in libs.get("onnxruntime_providers", []))
+    settings = run["settings"]
+    return (
+        f"**{device}**; onnxruntime {libs.get('onnxruntime')} (providers available: {providers}); "
+        f"{host.get('date', '')[:10]}; load average {load}; {settings.get('frames')} timed frames after "
+        f"{settings.get('warmup')} warm-up (at most {settings.get('max_seconds')} s a row)"
+    )
+
+
+def bench_table(run: Mapping[str, Any]) -> str:
+    """One run as a Markdown table, rows ordered by kind, size, then model."""
+    lines = [
+        _caption(run),
+        "",
+        "| kind | model | arch | size | provider | precision | smoothing | p50 ms | p95 ms | fps | vs reference |",
+        "|---|---|---|---|---|---|---|---:|---:|---:|---:|",
+    ]
+    rows = sorted(run["rows"], key=lambda r: (KIND_ORDER.get(r["kind"], 9), r["width"] * r["height"], r["reference"]))
+    for row in rows:
+        ok = row["status"] == "ok"
+        ratio = row.get("vs_reference")
+        lines.append(
+            f"| {row['kind']} | {row['model']}{' (reference)' if row['reference'] else ''} | {row['arch'] or '–'} "
+            f"| {row['size']} | {SHORT_NAMES.get(row['provider'], row['provider']) or '–'} | {row['precision'] or '–'} "
+            f"| {row['smoothing'] if row['kind'] != 'model' else '–'} | {_num(row['p50_ms'])} | {_num(row['p95_ms'])} "
+            f"| {_num(row['fps'], '.2f') if ok else row['status']} | {'–' if ratio is None else f'{ratio:.2f}×'} |"
+        )
+    return "\n".join(lines)
+
+
+def eval_table(records: Iterable[Mapping[str, Any]]) -> str:
+    """Every evaluation as rows of one Markdown table (smoothing modes side by side per clip)."""
+    lines = [
+        "| model | clip (frames, size) | smoothing | warp error ×10⁻³ | ratio to source | style loss | style vs none "
+        "| content loss |",
+        "|---|---|---|---:|---:|---:|---:|---:|",
+    ]
+    for record in records:
+        clip = f"{record['video']} ({record['frames']}, {record['size']})"
+        for row in record["rows"]:
+            change = row["style_change_pct"]
+            lines.append(
+                f"| {record['model']} | {clip} | {row['smoothing']} (α {row['alpha']:.2f}) "
+                f"| {1000 * row['warp_error']:.3f} | {row['ratio']:.2f} | {_num(row['style_loss'], '.4g')} "
+                f"| {'–' if change is None else f'{change:+.1f} %'} | {_num(row['content_loss'], '.4g')} |"
+            )
+        source = 1000 * record["source_warp_error"]
+        lines.append(f"| {record['model']} | {clip} | *source video* | {source:.3f} | 1.00 | – | – | – |")
+    return "\n".join(lines)
+
+
+def tables(folder: Path = RESULTS) -> dict[str, str]:
+    """``{"bench-table": markdown, "eval-table": markdown}`` from the results in ``folder``."""
+    runs, evals = load_results(folder)
+    bench = "\n\n".join(bench_table(run) for run in runs) or "*No benchmark results yet.*"
+    return {"bench-table": bench, "eval-table": eval_table(evals) if evals else "*No eval results yet.*"}
+
+
+def replace_sections(text: str, sections: Mapping[str, str]) -> str:
+    """``text`` with the content between each section's begin/end markers replaced."""
+    for name, body in sections.items():
+        begin, end = f"<!-- {name}:begin -->", f"<!-- {name}:end -->"
+        if begin not in text:
+            continue
+        head, _, rest = text.partition(begin)
+        _, found, tail = rest.partition(end)
+        if not found:
+            raise ValueError(f"{begin} has no matching {end}")
+        text = f"{head}{begin}\n{body}\n{end}{tail}"
+    return text
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--results", type=Path, default=RESULTS, help="folder of result JSON files")
+    action = parser.add_mutually_exclusive_group()
+    action.add_argument("--write", action="store_true", help="update the README tables")
+    action.add_argument("--check", action="store_true", help="exit 1 when a README table is out of date")
+    args = parser.parse_args(argv)
+    sections = tables(args.results)
+    if not (args.write or args.check):
+        print("\n\n".join(sections.values()))
+        return 0
+    stale = []
+    for target in TARGETS:
+        old = target.read_text(encoding="utf-8")
+        new = replace_sections(old, sections)
+        if new != old:
+            stale.append(target)
+            if args.write:
+                target.write_text(new, encoding="utf-8")
+    if args.check and stale:
+        names = ", ".join(str(path.relative_to(ROOT)) for path in stale)
+        print(f"out of date: {names}; run python benchmarks/make_table.py --write", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

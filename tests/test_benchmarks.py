@@ -1,0 +1,76 @@
+"""benchmarks/: run_all.py re-takes results, make_table.py turns them into the README tables."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from stylecam.runtime.bench_report import build_run, failed_row
+from stylecam.runtime.benchmark import PanningScene
+from tests.runtime.clips import write_clip
+from tests.runtime.onnx_builders import make_contract_model
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+def _load(name: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(f"stylecam_benchmarks_{name}", BENCHMARKS / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_readme_tables_match_the_committed_results() -> None:
+    assert _load("make_table").main(["--check"]) == 0, "run python benchmarks/make_table.py --write"
+
+
+def test_sections_are_replaced_between_markers_only() -> None:
+    make_table = _load("make_table")
+    text = "intro\n<!-- bench-table:begin -->\nold\n<!-- bench-table:end -->\noutro\n<!-- eval-table:begin -->x"
+    replaced = make_table.replace_sections(text.rsplit("\n", 1)[0], {"bench-table": "| new |"})
+    assert replaced == "intro\n<!-- bench-table:begin -->\n| new |\n<!-- bench-table:end -->\noutro"
+    with pytest.raises(ValueError, match="no matching"):
+        make_table.replace_sections(text, {"eval-table": "y"})
+
+
+def test_bench_table_from_a_record(tmp_path: Path) -> None:
+    row = failed_row("model", "starry.onnx", 640, 360, reason="x")
+    row.update(status="ok", p50_ms=12.34, p95_ms=15.0, fps=80.0, provider="CUDAExecutionProvider", vs_reference=1.5)
+    oom = failed_row("model", "starry.onnx", 1920, 1080, reason="out of memory")
+    host = {"cpu": "Test CPU", "cores": 16, "gpu": "NVIDIA H100", "gpu_driver": "550", "date": "2026-11-23T00:00"}
+    record = build_run(host, {"frames": 50, "warmup": 5}, [oom, row], load_start=[0.2, 0, 0], load_end=[0.4, 0, 0])
+    (tmp_path / "bench-x.json").write_text(json.dumps(record))
+    (tmp_path / "notes.json").write_text(json.dumps({"schema": "other"}))
+    make_table = _load("make_table")
+    with pytest.raises(ValueError, match=r"notes\.json"):
+        make_table.tables(tmp_path)
+    (tmp_path / "notes.json").unlink()
+    lines = make_table.tables(tmp_path)["bench-table"].splitlines()
+    assert "NVIDIA H100 (driver 550)" in lines[0] and "load average 0.2 → 0.4" in lines[0]
+    assert (
+        lines[4].startswith("| model | starry.onnx | – | 640x360 | cuda |")
+        and "| 12.3 | 15.0 | 80.00 | 1.50× |" in lines[4]
+    )
+    assert "failed: out of memory" in lines[5]  # 1080p after 360p, and its failure is shown
+
+
+def test_run_all_then_make_table(tmp_path: Path) -> None:
+    model = make_contract_model(tmp_path / "tiny.onnx", op="conv")
+    scene = PanningScene(64, 48)
+    clip = write_clip(tmp_path / "clip.mp4", frames=12, fps=10, audio="aac", painter=lambda h, w, i: scene.frame(i))
+    results = tmp_path / "results"
+    args = ["--models", str(model), "--videos", str(clip), "--sizes", "48x32", "--no-reference"]
+    args += ["--end-to-end", str(clip), "--results", str(results), "--provider", "cpu"]
+    args += ["--bench-args", "--frames 2 --warmup 1 --modes model -q", "--eval-args", "--no-losses --frames 4 -q"]
+    assert _load("run_all").main(args) == 0
+    assert sorted(p.name for p in results.iterdir()) == ["bench-tiny-cpu.json", "eval-tiny-clip.json"]
+    sections = _load("make_table").tables(results)
+    assert "| end-to-end | tiny.onnx |" in sections["bench-table"]
+    assert sections["eval-table"].count("| tiny.onnx | clip.mp4 (4, 64x48) |") == 4  # none, ema, flow, source
