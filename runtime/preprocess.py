@@ -16,7 +16,9 @@ import numpy.typing as npt
 from stylecam.errors import UsageError
 
 Frame = npt.NDArray[np.uint8]
-# Smallest side handed to a network (a Johnson net at 1/4 resolution still needs 2+ pixels to reflect-pad).
+# Smallest side handed to a network that does not pad itself (models without stylecam metadata:
+# a Johnson net at 1/4 resolution still needs 2+ pixels to reflect-pad). Stylecam exports pad
+# tiny frames inside the graph (contract v1), so they get frames as they are.
 MIN_SIDE = 32
 EXPECTED_FRAME = "expected a uint8 BGR image of shape (H, W, 3) (or (H, W) grayscale)"
 

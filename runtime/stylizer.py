@@ -21,6 +21,7 @@ from stylecam.runtime.config import RuntimeConfig
 from stylecam.runtime.memory import check_memory
 from stylecam.runtime.modelfile import ModelFile, load_model_file
 from stylecam.runtime.preprocess import (
+    MIN_SIDE,
     check_batch,
     check_frame,
     from_legacy_output,
@@ -73,6 +74,8 @@ class Stylizer:
             self._session.get_inputs(), self._session.get_outputs(), metadata=declared, source=name
         )
         self.metadata: ModelMetadata = declared or _inferred_metadata(self.io, self.model.opset)
+        # Contract graphs pad any frame size themselves; other models get tiny frames scaled up.
+        self._min_side = 1 if declared is not None else MIN_SIDE
         if declared is None:
             _log_inferred(name, self.io)
         self.device = device_of(self.providers)
@@ -140,7 +143,7 @@ class Stylizer:
     def _stylize(self, batch: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
         self._live_session()
         count, height, width = batch.shape[:3]
-        run_h, run_w = run_size(height, width, self.config.max_pixels)
+        run_h, run_w = run_size(height, width, self.config.max_pixels, self._min_side)
         if run_h * run_w < height * width:
             self._note_once(
                 "cap",

@@ -36,10 +36,11 @@ def test_conv_model_matches_reference_at_odd_sizes(conv_model: Path, height: int
 
 
 @pytest.mark.parametrize(("height", "width"), [(1, 1), (5, 200), (31, 31)])
-def test_tiny_frames_are_scaled_up_for_the_network(invert_model: Path, height: int, width: int) -> None:
+def test_tiny_frames_are_scaled_up_for_models_without_metadata(model_dir: Path, height: int, width: int) -> None:
     seen: list[tuple[int, ...]] = []
     frame = np.full((height, width, 3), 90, np.uint8)
-    with Stylizer(invert_model, FAST) as stylizer:
+    path = make_contract_model(model_dir / "bare_invert.onnx", op="invert", metadata=False)
+    with Stylizer(path, FAST) as stylizer:
         original = stylizer._run
         stylizer._run = lambda feed: (seen.append(feed.shape), original(feed))[1]  # type: ignore[method-assign]
         out = stylizer(frame)
@@ -47,17 +48,17 @@ def test_tiny_frames_are_scaled_up_for_the_network(invert_model: Path, height: i
     assert min(seen[0][1:3]) == 32 and abs(seen[0][2] / seen[0][1] - width / height) < 0.05 * width / height
 
 
-def test_runtime_failure_names_the_frame_size(model_dir: Path) -> None:
-    # The test conv model reflect-pads by 1: ORT fails on 1-pixel inputs, which the min side avoids;
-    # with min side forced off the error must be ours, not ORT's.
-    with Stylizer(make_contract_model(model_dir / "c1.onnx", op="conv"), FAST) as stylizer:
-        stylizer_module_run_size = stylizer_module.run_size
-        try:
-            stylizer_module.run_size = lambda h, w, m: (h, w)  # type: ignore[assignment]
-            with pytest.raises(ModelLoadError, match=r"1x1x1 input.*frame size"):
-                stylizer(np.zeros((1, 1, 3), np.uint8))
-        finally:
-            stylizer_module.run_size = stylizer_module_run_size
+def test_contract_models_get_tiny_frames_as_they_are(invert_model: Path) -> None:
+    frame = make_photo(3, 5)
+    with Stylizer(invert_model, FAST) as stylizer:
+        np.testing.assert_array_equal(stylizer(frame), 255 - frame)
+
+
+def test_runtime_failure_names_the_frame_size(conv_model: Path) -> None:
+    # The test conv model reflect-pads by 1 without padding tiny frames first (a real export
+    # would): ORT fails on a 1x1 input, and the error must be ours, naming the size.
+    with Stylizer(conv_model, FAST) as stylizer, pytest.raises(ModelLoadError, match=r"1x1x1 input.*frame size"):
+        stylizer(np.zeros((1, 1, 3), np.uint8))
 
 
 def test_metadata_and_providers_come_from_the_session(conv_model: Path) -> None:
