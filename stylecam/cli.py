@@ -96,7 +96,7 @@ def _configure_logging(args: argparse.Namespace) -> None:
     logging.basicConfig(level=level, format="stylecam: %(message)s", stream=sys.stderr, force=True)
     if not args.debug:
         # Third-party chatter stays out of a normal run.
-        for noisy in ("PIL", "matplotlib", "h5py", "tensorboard", "onnxscript", "torch.onnx"):
+        for noisy in ("PIL", "matplotlib", "h5py", "tensorboard", "onnxscript", "onnx_ir", "torch.onnx"):
             logging.getLogger(noisy).setLevel(logging.WARNING)
 
 

@@ -1,0 +1,137 @@
+"""Exportable forms of a network: fp16 with fp32 instance norm, and the TensorRT-friendly form.
+
+Each variant is a deep copy with some modules swapped; parameter names stay the same (so the
+parity gate can rebuild the torch network from the ONNX initializers), only shapes may change
+from ``(C,)`` to ``(1, C, 1, 1)`` where an op needs a broadcastable constant.
+
+*fp16.* Weights and activations are float16, except instance normalization: its input is cast to
+float32, normalised with float32 statistics and affine parameters, and cast back. The decision was
+made by measurement on trained weights (README, "fp16"): activations entering the norms reach
+magnitudes where the variance ``mean((x - mean)^2)`` overflows float16 (max 65504) when it is
+computed in float16, which turns a whole frame to NaN; with float32 statistics fp16 stays above
+the 40 dB bar. TensorRT's InstanceNormalization importer also needs input, scale and bias of one
+type, which the fp32 island satisfies.
+
+*TensorRT-friendly.* ``InstanceNormalization`` becomes ReduceMean/Sub/Mul/Add/Sqrt/Div and
+``Pad(reflect)`` becomes Slice/Concat, so the graph needs nothing beyond elementwise, reduce,
+slice and concat layers (for TensorRT builds without the instance-norm plugin, TensorRT < 8.2
+without reflect padding, and other compilers). The parity gate proves it equal to the standard form.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+# Instance-norm epsilon of nn.InstanceNorm2d, kept by the decomposed form.
+_EPS = 1e-5
+
+
+class Float32InstanceNorm(nn.Module):
+    """Affine instance norm computed in float32 whatever the input dtype (the fp16 graph's island)."""
+
+    keeps_float32 = True
+
+    def __init__(self, norm: nn.InstanceNorm2d) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(norm.weight.detach().float().clone())
+        self.bias = nn.Parameter(norm.bias.detach().float().clone())
+        self.eps = norm.eps
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.instance_norm(x.float(), weight=self.weight, bias=self.bias, eps=self.eps).to(x.dtype)
+
+
+class DecomposedInstanceNorm(nn.Module):
+    """Instance norm as ReduceMean/Sub/Mul/Add/Sqrt/Div; parameters stored as ``(1, C, 1, 1)``.
+
+    Args:
+        norm: the ``nn.InstanceNorm2d`` to replace (affine).
+        float32_statistics: compute in float32 and cast back (the fp16 graph).
+    """
+
+    def __init__(self, norm: nn.InstanceNorm2d, *, float32_statistics: bool = False) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(norm.weight.detach().reshape(1, -1, 1, 1).clone())
+        self.bias = nn.Parameter(norm.bias.detach().reshape(1, -1, 1, 1).clone())
+        self.eps = norm.eps
+        self.float32_statistics = float32_statistics
+        self.keeps_float32 = float32_statistics
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = x.float() if self.float32_statistics else x
+        mean = y.mean(dim=(2, 3), keepdim=True)
+        centered = y - mean
+        variance = (centered * centered).mean(dim=(2, 3), keepdim=True)
+        y = centered / torch.sqrt(variance + self.eps) * self.weight + self.bias
+        return y.to(x.dtype)
+
+
+class SliceReflectionPad2d(nn.Module):
+    """Reflection padding built from one-row/column slices and a concat (no ``Pad`` op)."""
+
+    def __init__(self, pad: int) -> None:
+        super().__init__()
+        self.pad = pad
+
+    def _reflect(self, x: torch.Tensor, dim: int) -> torch.Tensor:
+        size = x.shape[dim]
+        before = [x.narrow(dim, i, 1) for i in range(self.pad, 0, -1)]
+        after = [x.narrow(dim, size - 1 - i, 1) for i in range(1, self.pad + 1)]
+        return torch.cat([*before, x, *after], dim=dim)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self._reflect(self._reflect(x, 2), 3)
+
+
+def _swap(net: nn.Module, kind: type[nn.Module], factory: Callable[[nn.Module], nn.Module]) -> None:
+    # Collect first: replacing children while iterating named_modules() would skip some.
+    targets = [(name, module) for name, module in net.named_modules() if isinstance(module, kind) and name]
+    for name, module in targets:
+        parent_name, _, child = name.rpartition(".")
+        parent = net.get_submodule(parent_name) if parent_name else net
+        setattr(parent, child, factory(module))
+
+
+def _reflection_pad_size(module: nn.Module) -> int:
+    pads = set(module.padding)  # type: ignore[attr-defined]
+    if len(pads) != 1:
+        raise ValueError(f"only symmetric reflection padding can be decomposed, got {module.padding}")
+    return pads.pop()
+
+
+def _half_except_float32_islands(net: nn.Module) -> None:
+    # Module by module (recurse=False) so the fp32 norm islands keep their float32 parameters.
+    for module in net.modules():
+        if getattr(module, "keeps_float32", False):
+            continue
+        for tensor in [*module.parameters(recurse=False), *module.buffers(recurse=False)]:
+            if tensor.is_floating_point():
+                tensor.data = tensor.data.half()
+
+
+def prepare_network(
+    net: nn.Module, *, fp16: bool = False, trt_friendly: bool = False, norm_fp32: bool = True
+) -> nn.Module:
+    """Return an eval-mode copy of ``net`` in the requested export form (``net`` is not modified).
+
+    Args:
+        net: a float32 training network.
+        fp16: convert weights to float16.
+        trt_friendly: decompose instance norm and reflection padding into basic ops.
+        norm_fp32: with ``fp16``, keep instance-norm statistics and parameters in float32.
+    """
+    variant = copy.deepcopy(net).float().eval()
+    keep_fp32 = fp16 and norm_fp32
+    if trt_friendly:
+        _swap(variant, nn.ReflectionPad2d, lambda m: SliceReflectionPad2d(_reflection_pad_size(m)))
+        _swap(variant, nn.InstanceNorm2d, lambda m: DecomposedInstanceNorm(m, float32_statistics=keep_fp32))
+    elif keep_fp32:
+        _swap(variant, nn.InstanceNorm2d, Float32InstanceNorm)
+    if fp16:
+        _half_except_float32_islands(variant)
+    return variant.requires_grad_(False)
