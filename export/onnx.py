@@ -56,7 +56,9 @@ class ExportResult:
 
 def check_opset(opset: int) -> int:
     if not DEFAULT_OPSET <= opset <= MAX_OPSET:
-        raise UsageError(f"--opset {opset} is not supported; choose {DEFAULT_OPSET}..{MAX_OPSET} (default {DEFAULT_OPSET})")
+        raise UsageError(
+            f"--opset {opset} is not supported; choose {DEFAULT_OPSET}..{MAX_OPSET} (default {DEFAULT_OPSET})"
+        )
     return opset
 
 
@@ -192,9 +194,10 @@ def export_checkpoint(
     net, data = load_model(checkpoint)
     metadata = metadata_from_checkpoint(data, source=checkpoint, style_license_override=style_license)
     report = report_path = None
-    with tempfile.TemporaryDirectory(prefix="stylecam-export-") as scratch, atomic_output(
-        target, inputs=[checkpoint]
-    ) as tmp:
+    with (
+        tempfile.TemporaryDirectory(prefix="stylecam-export-") as scratch,
+        atomic_output(target, inputs=[checkpoint]) as tmp,
+    ):
         export_onnx(net, tmp, metadata=metadata, opset=opset, fp16=fp16, trt_friendly=trt_friendly)
         if verify:
             fp32_path = None

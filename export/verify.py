@@ -155,9 +155,7 @@ def available_parity_providers() -> tuple[str, ...]:
     return tuple(p for p in PARITY_PROVIDERS if p in available)
 
 
-def _compare(
-    check: str, provider: str, out: np.ndarray, raw: np.ndarray, ref: np.ndarray, bar: float
-) -> Comparison:
+def _compare(check: str, provider: str, out: np.ndarray, raw: np.ndarray, ref: np.ndarray, bar: float) -> Comparison:
     finite = bool(np.isfinite(raw).all())
     same = out.shape == ref.shape and out.dtype == np.uint8
     value = psnr(out, ref) if same else -math.inf
@@ -172,7 +170,12 @@ def _torch_reference(net: nn.Module) -> ExportWrapper:
 def _versions() -> dict[str, str]:
     import onnxruntime as ort
 
-    return {"stylecam": __version__, "onnx": onnx.__version__, "onnxruntime": ort.__version__, "torch": torch.__version__}
+    return {
+        "stylecam": __version__,
+        "onnx": onnx.__version__,
+        "onnxruntime": ort.__version__,
+        "torch": torch.__version__,
+    }
 
 
 def verify_parity(

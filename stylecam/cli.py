@@ -32,6 +32,7 @@ COMMANDS: dict[str, Command] = {
     "train": Command("stylecam.train.cli", "train a fast feed-forward style network on a folder of photos"),
     "eval": Command("stylecam.train.eval_cli", "temporal stability (warping error) and style/content loss on a video"),
     "bench": Command("stylecam.runtime.bench_cli", "measure FPS and latency of a model (p50/p95, host recorded)"),
+    "export": Command("stylecam.export.cli", "checkpoint -> checked ONNX model with metadata and a parity report"),
 }
 # `stylecam --model starry.onnx` (no subcommand) means `stylecam run --model starry.onnx`.
 DEFAULT_COMMAND = "run"
