@@ -33,6 +33,8 @@ COMMANDS: dict[str, Command] = {
     "eval": Command("stylecam.train.eval_cli", "temporal stability (warping error) and style/content loss on a video"),
     "bench": Command("stylecam.runtime.bench_cli", "measure FPS and latency of a model (p50/p95, host recorded)"),
     "export": Command("stylecam.export.cli", "checkpoint -> checked ONNX model with metadata and a parity report"),
+    "info": Command("stylecam.info_cli", "show an exported model: metadata, inputs/outputs, opset, size, parameters"),
+    "doctor": Command("stylecam.doctor_cli", "check this machine: OpenCV, PyAV encoders, ONNX Runtime, GPU, cameras"),
 }
 # `stylecam --model starry.onnx` (no subcommand) means `stylecam run --model starry.onnx`.
 DEFAULT_COMMAND = "run"

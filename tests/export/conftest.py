@@ -70,12 +70,23 @@ def exported(tmp_path_factory: pytest.TempPathFactory, tiny_checkpoint: Path) ->
     return Exported(tiny_checkpoint, model, triton)
 
 
-@pytest.fixture(scope="session")
-def exported_fp16(tmp_path_factory: pytest.TempPathFactory, tiny_checkpoint: Path):
-    from stylecam.export.onnx import export_checkpoint
+@dataclass(frozen=True)
+class ExportedFp16:
+    path: Path
+    report: object  # ParityReport
 
-    out = tmp_path_factory.mktemp("fp16") / "tiny_fp16.onnx"
-    return export_checkpoint(tiny_checkpoint, out, fp16=True, sizes=QUICK_SIZES)
+
+@pytest.fixture(scope="session")
+def exported_fp16(tmp_path_factory: pytest.TempPathFactory, exported: Exported) -> ExportedFp16:
+    """fp16 export gated against the session's fp32 export of the same weights (saves one export)."""
+    from stylecam.export.metadata import metadata_from_checkpoint
+    from stylecam.export.onnx import export_onnx
+    from stylecam.export.verify import verify_parity
+
+    net = tiny_net()
+    meta = metadata_from_checkpoint({"model_config": net.config.to_dict()})
+    path = export_onnx(net, tmp_path_factory.mktemp("fp16") / "tiny_fp16.onnx", metadata=meta, fp16=True)
+    return ExportedFp16(path, verify_parity(path, net, fp32_model=exported.model, sizes=QUICK_SIZES))
 
 
 @pytest.fixture(scope="session")

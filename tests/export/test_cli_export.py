@@ -40,6 +40,11 @@ def test_failed_gate_leaves_no_model(tmp_path: Path, monkeypatch: pytest.MonkeyP
         bad = Comparison("fp32 onnxruntime vs torch", "CPUExecutionProvider", (1, 8, 8, 3), 12.0, 90, 45.0, True, False)
         return ParityReport("m.onnx", "0", "fp32", 17, ("CPUExecutionProvider",), (bad,))
 
+    def quick_export(model, path, **kwargs) -> Path:
+        Path(path).write_bytes(b"a model that will fail its gate")
+        return Path(path)
+
+    monkeypatch.setattr(export_onnx_module, "export_onnx", quick_export)
     monkeypatch.setattr(export_onnx_module, "verify_parity", failing_gate)
     target = tmp_path / "m.onnx"
     assert main(["export", str(tiny_checkpoint), "-o", str(target), "-q"]) == 7

@@ -1,0 +1,62 @@
+"""`stylecam info`: what it prints, that it never imports torch, and clear errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from stylecam.cli import main
+from stylecam.modelinfo import describe_model
+from stylecam.train.model import count_parameters
+from tests.export.conftest import Exported, tiny_net
+
+
+def test_info_text(exported: Exported, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["info", str(exported.model)]) == 0
+    out = capsys.readouterr().out
+    assert "input       frames  uint8  [batch, height, width, 3]" in out
+    assert "output      stylized  uint8  [batch, height, width, 3]" in out
+    assert "opset 17" in out and f"parameters  {count_parameters(tiny_net()):,}" in out
+    assert "stylecam.style_name" in out and "stripes" in out and ("kB," in out or "MB," in out)
+
+
+def test_info_json(exported: Exported, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["info", str(exported.model), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["size_bytes"] == exported.model.stat().st_size and data["opset"] == 17
+    assert data["props"]["stylecam.precision"] == "fp32" and data["ops"]["Conv"] == 8
+    assert data["tensorrt_problems"] == []
+
+
+def test_parameter_count_without_metadata_counts_weights(exported: Exported, tmp_path: Path) -> None:
+    import onnx
+
+    model = onnx.load(str(exported.model))
+    kept = [p for p in model.metadata_props if p.key != "stylecam.parameters"]
+    del model.metadata_props[:]
+    model.metadata_props.extend(kept)
+    path = tmp_path / "m.onnx"
+    onnx.save(model, str(path))
+    expected = count_parameters(tiny_net())
+    assert describe_model(path).parameters == expected
+
+
+def test_info_never_imports_torch(exported: Exported) -> None:
+    code = (
+        "import sys\nfrom stylecam.cli import main\n"
+        f"assert main(['info', {str(exported.model)!r}, '-q']) == 0\nprint('torch' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "False"
+
+
+@pytest.mark.parametrize(("content", "code"), [(b"\x00garbage" * 40, 5), (b"", 3)])
+def test_info_on_bad_files(tmp_path: Path, capsys: pytest.CaptureFixture[str], content: bytes, code: int) -> None:
+    path = tmp_path / "bad.onnx"
+    path.write_bytes(content)
+    assert main(["info", str(path)]) == code
+    assert capsys.readouterr().err.count("\n") == 1
