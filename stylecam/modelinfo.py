@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 import os
 from collections import Counter
@@ -17,7 +18,9 @@ from stylecam.contract import ModelMetadata
 from stylecam.errors import StylecamError
 from stylecam.onnxfile import load_onnx_safely, metadata_of, props_of
 
-K_PARAMETERS = "stylecam.parameters"  # written by stylecam export (stylecam.export.metadata)
+# Written by stylecam export (stylecam.export.metadata); read here without importing the export side.
+K_PARAMETERS = "stylecam.parameters"
+K_PARAM_ALIASES = "stylecam.param_aliases"
 
 
 @dataclass(frozen=True)
@@ -64,10 +67,27 @@ def _tensor_info(value: onnx.ValueInfoProto) -> TensorInfo:
     return TensorInfo(value.name, dtype, dims)
 
 
-def count_weights(model: onnx.ModelProto) -> int:
-    """Elements in the floating-point, non-scalar initializers (the network's weights)."""
+# Ops whose float inputs are sizes/scales, not learned weights (e.g. Resize's scales).
+_SHAPE_OPS = {"Resize", "Upsample", "Pad", "Slice", "Reshape", "Expand", "Tile", "Range", "ConstantOfShape", "Clip"}
+
+
+def count_weights(model: onnx.ModelProto, aliases: dict[str, str] | None = None) -> int:
+    """Elements in the floating-point initializers that feed compute ops (the network's weights).
+
+    ``aliases`` (parameter -> initializer) counts parameters that the exporter merged into an
+    identical initializer once more each.
+    """
     floats = {onnx.TensorProto.FLOAT, onnx.TensorProto.FLOAT16, onnx.TensorProto.BFLOAT16, onnx.TensorProto.DOUBLE}
-    return sum(math.prod(init.dims) for init in model.graph.initializer if init.data_type in floats and init.dims)
+    users: dict[str, set[str]] = {}
+    for node in model.graph.node:
+        for name in node.input:
+            users.setdefault(name, set()).add(node.op_type)
+    sizes = {
+        init.name: math.prod(init.dims)
+        for init in model.graph.initializer
+        if init.data_type in floats and init.dims and not users.get(init.name, set()) <= _SHAPE_OPS
+    }
+    return sum(sizes.values()) + sum(sizes.get(target, 0) for target in (aliases or {}).values())
 
 
 def describe_model(path: str | os.PathLike[str]) -> ModelInfo:
@@ -82,7 +102,11 @@ def describe_model(path: str | os.PathLike[str]) -> ModelInfo:
         metadata = metadata_of(model, source=file.name)
     except StylecamError as exc:
         problem = str(exc)
-    parameters = count_weights(model)
+    try:
+        aliases = json.loads(props.get(K_PARAM_ALIASES, "{}"))
+    except ValueError:
+        aliases = {}
+    parameters = count_weights(model, aliases if isinstance(aliases, dict) else {})
     if props.get(K_PARAMETERS, "").isdigit():
         parameters = int(props[K_PARAMETERS])
     return ModelInfo(
