@@ -19,6 +19,7 @@ import torch
 from onnx import numpy_helper
 from torch import nn
 
+from stylecam import __version__
 from stylecam.atomic import atomic_output, check_output_path
 from stylecam.contract import INPUT_NAME, OUTPUT_NAME, ModelMetadata
 from stylecam.errors import UsageError, VerificationError
@@ -99,6 +100,7 @@ def _tidy_graph(model: onnx.ModelProto) -> None:
     del model.metadata_props[:]
     graph.doc_string = "stylecam style network: uint8 NHWC BGR frames in, stylized frames of the same size out"
     model.producer_name = "stylecam"
+    model.producer_version = __version__
 
 
 def _parameter_aliases(wrapper: nn.Module, model: onnx.ModelProto) -> dict[str, str]:

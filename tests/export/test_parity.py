@@ -95,3 +95,12 @@ def test_shipped_model_passes_the_gate(model: Path, tmp_path: Path) -> None:
     report.raise_if_failed(report_path_for(copy))
     bar = ORT_VS_TORCH_DB if report.precision == "fp32" else FP16_VS_FP32_DB
     assert min(report.min_psnr().values()) >= bar
+
+
+@pytest.mark.gpu
+def test_gate_also_runs_on_cuda(exported: Exported, tmp_path: Path) -> None:
+    copy = tmp_path / "gpu.onnx"
+    copy.write_bytes(exported.model.read_bytes())
+    report = verify_onnx_model(copy, sizes=QUICK_SIZES)
+    assert report.providers[0] == "CUDAExecutionProvider" and report.passed
+    assert {c.provider for c in report.comparisons} == {"CUDAExecutionProvider", "CPUExecutionProvider"}

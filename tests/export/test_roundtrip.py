@@ -9,6 +9,7 @@ import onnx
 import onnxruntime as ort
 import pytest
 
+from stylecam import __version__
 from stylecam.contract import INPUT_NAME, OUTPUT_NAME, REQUIRED_KEYS, ModelMetadata
 from stylecam.export.metadata import K_PARAMETERS, K_SOURCE, config_digest
 from stylecam.export.verify import DEFAULT_SIZES, report_path_for
@@ -67,6 +68,7 @@ def test_metadata_round_trips(exported: Exported) -> None:
     assert meta.extra[K_PARAMETERS] == str(count_parameters(tiny_net()))
     assert meta.extra[K_SOURCE] == "tiny.pt"
     assert next(op.version for op in model.opset_import if op.domain == "") == 17
+    assert (model.producer_name, model.producer_version) == ("stylecam", __version__)
 
 
 def test_parity_report_is_written_beside_the_model(exported: Exported) -> None:
