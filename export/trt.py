@@ -13,8 +13,6 @@ from collections import Counter
 import onnx
 from onnx import helper
 
-from stylecam.contract import INPUT_NAME, OUTPUT_NAME
-
 # op -> note on what TensorRT needs (empty: supported without conditions relevant here).
 TENSORRT_OPS: dict[str, str] = {
     "Add": "",
@@ -82,11 +80,14 @@ def tensorrt_problems(model: onnx.ModelProto) -> list[str]:
                 problems.append(f"Resize {node.name} uses an unsupported coordinate transformation")
             if _attr(node, "antialias", 0):
                 problems.append(f"Resize {node.name} uses antialiasing")
-    # uint8 is accepted only as a network input or output: exactly one Cast on each side.
-    consumers = {n.op_type for n in model.graph.node if INPUT_NAME in n.input}
-    producers = {n.op_type for n in model.graph.node if OUTPUT_NAME in n.output}
-    if consumers != {"Cast"}:
-        problems.append(f"the uint8 input feeds {sorted(consumers)}; TensorRT takes uint8 only into a Cast")
-    if producers != {"Cast"}:
-        problems.append(f"the uint8 output comes from {sorted(producers)}; it must come from a Cast")
+    # uint8 is accepted only as a network input or output: each one may only feed / come from a Cast.
+    uint8 = onnx.TensorProto.UINT8
+    for value in model.graph.input:
+        users = {n.op_type for n in model.graph.node if value.name in n.input}
+        if value.type.tensor_type.elem_type == uint8 and users - {"Cast"}:
+            problems.append(f"uint8 input {value.name} feeds {sorted(users)}; TensorRT takes uint8 only into a Cast")
+    for value in model.graph.output:
+        makers = {n.op_type for n in model.graph.node if value.name in n.output}
+        if value.type.tensor_type.elem_type == uint8 and makers - {"Cast"}:
+            problems.append(f"uint8 output {value.name} comes from {sorted(makers)}; it must come from a Cast")
     return problems
