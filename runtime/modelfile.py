@@ -6,7 +6,8 @@ it cannot run code (unlike a torch checkpoint). What remains is native code in O
 * custom-op domains would need a shared library we never register, so they are refused up front
   with a clear message instead of an opaque ORT error;
 * external-data paths could point outside the model's folder (``../../home/me/.ssh/id_rsa``) and
-  make ORT read arbitrary files as weights, so they must stay inside the model's folder;
+  make ORT read arbitrary files as weights: :func:`stylecam.onnxfile.load_onnx_safely` (shared
+  with ``stylecam info``) refuses them, and truncated or corrupt protobufs, before anything else;
 * an opset or IR version newer than the installed ORT is found by asking ORT itself about a tiny
   stand-in graph with the same stamps (ORT has no API that lists what it supports), so the user
   gets "re-export or upgrade" instead of a C++ message;
@@ -26,10 +27,10 @@ from pathlib import Path
 
 import onnx
 import onnxruntime as ort
-from google.protobuf.message import DecodeError
 from onnx import helper
 
 from stylecam.errors import ModelLoadError
+from stylecam.onnxfile import load_onnx_safely
 from stylecam.paths import check_input_file
 
 log = logging.getLogger(__name__)
@@ -62,8 +63,9 @@ def load_model_file(path: str | Path) -> ModelFile:
     """Run every pre-session check on ``path``; ModelLoadError (naming the file and the fix) on failure."""
     file = check_input_file(path, what="model")
     _refuse_other_formats(file)
-    proto = _parse(file)
-    check_external_data(proto, file)
+    # Parses without reading external data, after checking every reference stays in the folder.
+    proto = load_onnx_safely(file, load_external_data=False)
+    _check_graph(proto, file)
     check_runtime_supports(proto, source=file.name)
     check_domains(proto, source=file.name)
     _run_checker(file)
@@ -95,49 +97,9 @@ def _refuse_other_formats(file: Path) -> None:
         )
 
 
-def _parse(file: Path) -> onnx.ModelProto:
-    try:
-        proto = onnx.load(str(file), load_external_data=False)
-    except (DecodeError, ValueError, RuntimeError) as exc:
-        raise ModelLoadError(
-            f"{file} is not a readable ONNX model ({exc.__class__.__name__}: it is corrupt, truncated or "
-            "another format); download or export it again"
-        ) from exc
+def _check_graph(proto: onnx.ModelProto, file: Path) -> None:
     if proto.ir_version <= 0 or not proto.graph.node or not proto.graph.input:
         raise ModelLoadError(f"{file} parses but holds no ONNX graph (empty or another format); export it again")
-    return proto
-
-
-def _tensors(graph: onnx.GraphProto) -> Iterator[onnx.TensorProto]:
-    yield from graph.initializer
-    for node in graph.node:
-        for attr in node.attribute:
-            if attr.HasField("t"):
-                yield attr.t
-            yield from attr.tensors
-            for sub in [attr.g] if attr.HasField("g") else []:
-                yield from _tensors(sub)
-            for sub in attr.graphs:
-                yield from _tensors(sub)
-
-
-def check_external_data(proto: onnx.ModelProto, file: Path) -> None:
-    """Refuse external weights outside the model's folder (or missing), before anything reads them."""
-    base = file.parent.resolve()
-    for tensor in _tensors(proto.graph):
-        if tensor.data_location != onnx.TensorProto.EXTERNAL:
-            continue
-        location = {entry.key: entry.value for entry in tensor.external_data}.get("location", "")
-        target = (base / location).resolve()
-        if not location or Path(location).is_absolute() or not target.is_relative_to(base):
-            raise ModelLoadError(
-                f"{file} stores weights at {location!r}, outside the model's folder; refusing to read it "
-                "(a model may only use external data files next to it)"
-            )
-        if not target.is_file():
-            raise ModelLoadError(
-                f"{file} keeps its weights in {location!r}, which is missing; copy that file next to the model"
-            )
 
 
 def check_runtime_supports(proto: onnx.ModelProto, *, source: str) -> None:

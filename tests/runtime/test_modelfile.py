@@ -36,6 +36,12 @@ def _empty_graph(path: Path) -> Path:
     return path
 
 
+def _nodeless_graph(path: Path) -> Path:
+    model = onnx.helper.make_model(onnx.helper.make_graph([], "empty", [], []))
+    onnx.save(model, str(path))
+    return path
+
+
 def _checker_failure(path: Path) -> Path:
     model = onnx.load(str(make_contract_model(path, op="invert")))
     model.graph.node[0].input[0] = "not_defined_anywhere"  # dangling edge: checker rejects it
@@ -50,10 +56,11 @@ BROKEN: dict[str, tuple[Callable[[Path], Path], type[Exception], str]] = {
     "truncated": (
         lambda p: write_truncated(p, make_contract_model(p.with_name("full.onnx"), op="conv"), keep=0.6),
         ModelLoadError,
-        "corrupt, truncated",
+        "truncated or corrupt",
     ),
     "torch checkpoint": (_torch_checkpoint, ModelLoadError, "stylecam export"),
-    "empty graph": (_empty_graph, ModelLoadError, "holds no ONNX graph"),
+    "empty graph": (_empty_graph, ModelLoadError, r"not an ONNX model \(no graph"),
+    "graph without nodes": (_nodeless_graph, ModelLoadError, "holds no ONNX graph"),
     "opset too new": (
         lambda p: make_contract_model(p, opset=99),
         ModelLoadError,
@@ -78,7 +85,7 @@ BROKEN: dict[str, tuple[Callable[[Path], Path], type[Exception], str]] = {
     "external data missing": (
         lambda p: make_external_data_model(p, location="weights.bin", write_data=False),
         ModelLoadError,
-        "missing; copy that file",
+        "does not exist; copy the data file next to the model",
     ),
     "checker failure": (_checker_failure, ModelLoadError, "fails the ONNX checker"),
 }
