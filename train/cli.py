@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from stylecam.errors import require_torch
-from stylecam.train.config import AMP_CHOICES, RunOptions, TrainConfig
+from stylecam.train.config import AMP_CHOICES, STYLE_NORMS, RunOptions, TrainConfig
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +27,7 @@ _SETTINGS = {
     "content_weight": "content_weight",
     "style_weight": "style_weight",
     "tv_weight": "tv_weight",
+    "style_norm": "style_norm",
     "style_size": "style_size",
     "content_layers": "content_layers",
     "style_layers": "style_layers",
@@ -62,6 +63,13 @@ def _hyperparameters(parser: argparse.ArgumentParser) -> None:
     add("--content-weight", type=float, default=hidden, help=f"(default: {d.content_weight:g})")
     add("--style-weight", type=float, default=hidden, help=f"(default: {d.style_weight:g})")
     add("--tv-weight", type=float, default=hidden, help=f"total variation, smoothness (default: {d.tv_weight:g})")
+    add(
+        "--style-norm",
+        choices=STYLE_NORMS,
+        default=hidden,
+        help="layer: each style layer's Gram error relative to the painting's (balanced layers); "
+        f"none: plain sum as in paint (default: {d.style_norm})",
+    )
     add(
         "--style-size",
         type=int,

@@ -20,6 +20,11 @@ from typing import Any
 from stylecam.errors import UsageError
 
 AMP_CHOICES = ("auto", "bf16", "fp16", "off")
+# "layer": each style layer's Gram error is taken relative to the painting's own Gram energy at
+# that layer (and averaged over layers), so every layer counts and one weight suits every
+# painting. "none": the plain sum, as in `stylecam paint`; with the Caffe VGG19 it is dominated by
+# relu4_1/relu3_4 (their Grams are ~1000x larger than relu1_1's) and leaves colour speckle.
+STYLE_NORMS = ("layer", "none")
 # Crops must be multiples of the network stride (stylecam.train.model.STRIDE; a test pins them equal).
 CROP_MULTIPLE = 4
 # relu names of VGG19 (stylecam.train.vgg.LAYER_INDEX; a test pins them equal).
@@ -49,8 +54,9 @@ class TrainConfig:
     epochs: float | None = None  # when set, the runner derives `steps` from it and the data size
     learning_rate: float = 1e-3
     content_weight: float = 1.0
-    style_weight: float = 5.0
+    style_weight: float = 3e5
     tv_weight: float = 0.0
+    style_norm: str = "layer"
     style_size: int | None = None  # long side of the painting in px; None: twice the crop size
     content_layers: tuple[str, ...] = DEFAULT_CONTENT_LAYERS
     style_layers: tuple[str, ...] = DEFAULT_STYLE_LAYERS
@@ -75,6 +81,8 @@ class TrainConfig:
             raise UsageError("--content-weight and --style-weight are both 0; nothing to learn")
         if self.style_size is not None and not 16 <= self.style_size <= 4096:
             raise UsageError(f"--style-size must be between 16 and 4096 px, got {self.style_size}")
+        if self.style_norm not in STYLE_NORMS:
+            raise UsageError(f"unknown --style-norm {self.style_norm!r}; choose one of: {', '.join(STYLE_NORMS)}")
         if self.amp not in AMP_CHOICES:
             raise UsageError(f"unknown --amp {self.amp!r}; choose one of: {', '.join(AMP_CHOICES)}")
         if self.freeze_encoder_steps < 0:

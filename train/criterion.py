@@ -39,6 +39,13 @@ class LossTerms:
         }
 
 
+def style_layer_weights(grams: dict[str, torch.Tensor], norm: str) -> dict[str, float] | None:
+    """Per-layer style weights: ``1 / (mean(G^2) * layers)`` for ``layer`` norm, None for ``none``."""
+    if norm == "none":
+        return None
+    return {name: 1.0 / (float(gram.double().pow(2).mean()) * len(grams) + 1e-12) for name, gram in grams.items()}
+
+
 class PerceptualLoss(nn.Module):
     """Johnson et al. (2016) perceptual loss for one painting.
 
@@ -62,6 +69,7 @@ class PerceptualLoss(nn.Module):
         for name, gram in grams.items():
             # Buffers (not a dict) so .to(device) moves them with the module.
             self.register_buffer(f"gram_{name}", gram, persistent=False)
+        self.layer_weights = style_layer_weights(grams, config.style_norm)
 
     @property
     def style_grams(self) -> dict[str, torch.Tensor]:
@@ -77,7 +85,7 @@ class PerceptualLoss(nn.Module):
             feats32 = {name: value.float() for name, value in features.items()}
             zero = output.new_zeros((), dtype=torch.float32)
             c = sum((content_loss(feats32[n], targets[n].float()) for n in self.content_layers), zero)
-            s = style_loss(feats32, self.style_grams) if self.style_weight else zero
+            s = style_loss(feats32, self.style_grams, self.layer_weights) if self.style_weight else zero
             tv = total_variation_loss(output.float()) if self.tv_weight else zero
             weighted = (self.content_weight * c, self.style_weight * s, self.tv_weight * tv)
         return LossTerms(*weighted, total=weighted[0] + weighted[1] + weighted[2])

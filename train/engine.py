@@ -102,8 +102,13 @@ def fit(
     encoder: Sequence[nn.Parameter] = (),
     freeze_encoder_steps: int = 0,
     on_step: Callable[[TrainState, LossTerms], None] | None = None,
+    stop_check_every: int = 1,
 ) -> bool:
-    """Train until ``total_steps``; return True if stopped early by ``stop`` (on every rank alike)."""
+    """Train until ``total_steps``; return True if stopped early by ``stop`` (on every rank alike).
+
+    Under DDP the ranks agree on stopping every ``stop_check_every`` steps (one tiny all-reduce,
+    which waits for the GPU: not every step on CUDA).
+    """
     state.model.train()
     while state.step < total_steps:
         images, skipped = next(batches)
@@ -118,6 +123,7 @@ def fit(
         if on_step is not None:
             on_step(state, terms)
         # All ranks must leave the loop at the same step, or the next all-reduce hangs.
-        if distributed.any_rank(dist_info, stop.requested, device) and state.step < total_steps:
+        check = not dist_info.enabled or state.step % stop_check_every == 0
+        if check and distributed.any_rank(dist_info, stop.requested, device) and state.step < total_steps:
             return True
     return False

@@ -27,11 +27,15 @@ def content_loss(features: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return F.mse_loss(features, target)
 
 
-def style_loss(features: Mapping[str, torch.Tensor], target_grams: Mapping[str, torch.Tensor]) -> torch.Tensor:
+def style_loss(
+    features: Mapping[str, torch.Tensor],
+    target_grams: Mapping[str, torch.Tensor],
+    layer_weights: Mapping[str, float] | None = None,
+) -> torch.Tensor:
     """Sum over layers of the mean squared difference between Gram matrices.
 
     ``target_grams`` holds one ``(1, C, C)`` or ``(N, C, C)`` Gram per layer name; a single style
-    Gram is broadcast over the batch.
+    Gram is broadcast over the batch. ``layer_weights`` (default: 1 each) scales each layer's term.
     """
     if not target_grams:
         raise ValueError("style_loss needs at least one style layer")
@@ -39,6 +43,8 @@ def style_loss(features: Mapping[str, torch.Tensor], target_grams: Mapping[str, 
     for name, target in target_grams.items():
         gram = gram_matrix(features[name])
         term = F.mse_loss(gram, target.expand_as(gram))
+        if layer_weights is not None:
+            term = term * layer_weights[name]
         total = term if total is None else total + term
     assert total is not None
     return total

@@ -257,6 +257,7 @@ def _train(plan: Plan, on_step: Callable[[TrainState, LossTerms], None] | None) 
                 state, batches, criterion, total_steps=config.steps, precision=precision, device=device,
                 dist_info=plan.dist, stop=stop, encoder=encoder,
                 freeze_encoder_steps=config.freeze_encoder_steps, on_step=hook,
+                stop_check_every=LOG_EVERY.get(device.type, 1),
             )  # fmt: skip
         monitor.flush(state.step, optimizer.param_groups[0]["lr"])
         seconds = time.perf_counter() - start

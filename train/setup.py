@@ -58,7 +58,8 @@ def _settings(given: Mapping[str, Any]) -> dict[str, Any]:
     return dict(given)
 
 
-def _resolve_amp(config: TrainConfig, device: torch.device) -> TrainConfig:
+def resolve_amp(config: TrainConfig, device: torch.device) -> TrainConfig:
+    """Turn ``auto`` into the precision for ``device``; refuse fp16 without CUDA."""
     amp = config.amp
     if amp == "auto" and device.type == "cuda":
         amp = "bf16" if torch.cuda.is_bf16_supported() else "fp16"
@@ -163,7 +164,7 @@ def plan_run(
     config = _steps_from_epochs(config, len(photos), info.world_size)
     style = _style(style_file, options, config, resume)
     device = distributed.device_for(info, resolve_device(options.device))
-    config = _resolve_amp(config, device)
+    config = resolve_amp(config, device)
     if resume and resume["step"] >= config.steps:
         raise UsageError(
             f"--resume {options.resume}: that run already trained {resume['step']} of {config.steps} steps; "
