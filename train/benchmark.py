@@ -12,15 +12,17 @@ import time
 from dataclasses import asdict, dataclass
 from typing import Any
 
+import numpy as np
 import torch
 
+from stylecam.train.assemble import build_criterion, new_state
 from stylecam.train.config import TrainConfig
 from stylecam.train.criterion import PerceptualLoss
 from stylecam.train.devices import resolve_device
 from stylecam.train.engine import Precision, TrainState, train_step
 from stylecam.train.model import ModelConfig, build_model, count_parameters, get_config
 from stylecam.train.setup import resolve_amp
-from stylecam.train.vgg import VGGFeatures, load_vgg_weights
+from stylecam.train.vgg import load_vgg_weights
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,31 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
+def _time_steps(
+    state: TrainState,
+    criterion: PerceptualLoss,
+    precision: Precision,
+    device: torch.device,
+    config: TrainConfig,
+    steps: int,
+    warmup: int,
+) -> list[float]:
+    generator = torch.Generator().manual_seed(0)
+    shape = (config.batch_size, 3, config.size, config.size)
+    batch = torch.randint(0, 256, shape, dtype=torch.uint8, generator=generator)
+    if device.type == "cuda":
+        batch = batch.pin_memory()  # as the DataLoader delivers it
+    times = []
+    for index in range(warmup + steps):
+        _sync(device)
+        start = time.perf_counter()
+        train_step(state, criterion, batch, precision, device)
+        _sync(device)
+        if index >= warmup:
+            times.append((time.perf_counter() - start) * 1000)
+    return times
+
+
 def bench_train_step(
     config: TrainConfig,
     *,
@@ -72,30 +99,10 @@ def bench_train_step(
     model = build_model(model_config).to(torch_device)
     if channels_last:
         model = model.to(memory_format=torch.channels_last)
-    vgg = VGGFeatures(config.content_layers + config.style_layers, load_vgg_weights()).to(torch_device)
-    if channels_last:
-        vgg = vgg.to(memory_format=torch.channels_last)
-    painting = torch.rand(1, 3, 2 * config.size, 2 * config.size, device=torch_device) * 255
-    criterion = PerceptualLoss(vgg, painting, config)
-    state = TrainState(
-        model=model,
-        optimizer=torch.optim.Adam(model.parameters(), lr=config.learning_rate),
-        scaler=torch.amp.GradScaler(torch_device.type, enabled=config.amp == "fp16"),
-    )
-    generator = torch.Generator().manual_seed(0)
-    batch = torch.randint(
-        0, 256, (config.batch_size, 3, config.size, config.size), dtype=torch.uint8, generator=generator
-    )
-    if torch_device.type == "cuda":
-        batch = batch.pin_memory()
-    times = []
-    for index in range(warmup + steps):
-        _sync(torch_device)
-        start = time.perf_counter()
-        train_step(state, criterion, batch, precision, torch_device)
-        _sync(torch_device)
-        if index >= warmup:
-            times.append((time.perf_counter() - start) * 1000)
+    painting = np.random.default_rng(0).integers(0, 256, (2 * config.size, 2 * config.size, 3), dtype=np.uint8)
+    criterion = build_criterion(config, painting, load_vgg_weights(), precision, torch_device)
+    state = new_state(model, config, torch_device.type)
+    times = _time_steps(state, criterion, precision, torch_device, config, steps, warmup)
     times.sort()
     p50 = statistics.median(times)
     peak = torch.cuda.max_memory_allocated(torch_device) / 2**20 if torch_device.type == "cuda" else None

@@ -14,23 +14,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import torch
 from torch import nn
 
-from stylecam.errors import ModelLoadError, UsageError
 from stylecam.train import distributed
+from stylecam.train.assemble import Assembly, assemble
 from stylecam.train.checkpoint import save_checkpoint
 from stylecam.train.config import RunOptions
-from stylecam.train.criterion import LossTerms, PerceptualLoss
-from stylecam.train.data import PhotoFolder, ResumableSampler, build_loader, iterate_batches
-from stylecam.train.engine import Precision, TrainState, fit
+from stylecam.train.criterion import LossTerms
+from stylecam.train.engine import TrainState, fit
 from stylecam.train.interrupt import StopRequest, stop_on_signals
-from stylecam.train.model import ModelConfig, build_model
+from stylecam.train.model import ModelConfig
 from stylecam.train.monitor import Monitor
-from stylecam.train.resume import RunRecord, make_payload, restore_rng
+from stylecam.train.resume import make_payload
 from stylecam.train.sampling import grid, sample_path, sample_size, stylize, validation_images, write_grid
 from stylecam.train.setup import Plan, plan_run
-from stylecam.train.vgg import VGGFeatures, load_vgg_weights
 
 log = logging.getLogger(__name__)
 
@@ -54,93 +51,14 @@ class TrainResult:
     rank: int = 0
 
 
-def _load_weights(model: nn.Module, state: dict[str, torch.Tensor], source: Path, flag: str) -> None:
-    try:
-        model.load_state_dict(state)
-    except RuntimeError as exc:
-        first = str(exc).strip().splitlines()[0][:200]
-        raise ModelLoadError(f"{flag} {source}: weights do not fit the network ({first})") from exc
-
-
-def _record(plan: Plan, vgg: VGGFeatures, vgg_source: str) -> RunRecord:
-    style = plan.style
-    init = None
-    if plan.init is not None:
-        init = {"checkpoint": str(plan.options.init), "style": (plan.init.get("style") or {}).get("name")}
-    return RunRecord(
-        config=plan.config,
-        model_config=plan.model_config,
-        style={
-            "name": style.name,
-            "sha256": style.sha256,
-            "license": style.license,
-            "source": str(style.source.resolve()),
-            "size": list(style.original_size),
-        },
-        vgg={"sha256": vgg.weights_sha256, "convention": vgg.convention, "source": vgg_source},
-        data={"root": str(plan.data_root.resolve()), "images": len(plan.photos)},
-        world_size=plan.dist.world_size,
-        init=init,
-    )
-
-
-def _build_model(plan: Plan, precision: Precision) -> nn.Module:
-    torch.manual_seed(plan.config.seed)  # the same initial weights on every rank and every rerun
-    model = build_model(plan.model_config)
-    if plan.init is not None:
-        _load_weights(model, plan.init["model"], plan.options.init, "--init")
-    if plan.resume is not None:
-        _load_weights(model, plan.resume["model"], plan.options.resume, "--resume")
-    model = model.to(plan.device)
-    return model.to(memory_format=torch.channels_last) if precision.channels_last else model
-
-
-def _encoder(model: nn.Module, plan: Plan) -> list[nn.Parameter]:
-    if plan.config.freeze_encoder_steps == 0:
-        return []
-    if not hasattr(model, "encoder_parameters"):
-        raise UsageError(
-            f"architecture {plan.model_config.arch!r} has no encoder to freeze; drop --freeze-encoder-steps"
-        )
-    return list(model.encoder_parameters())
-
-
-def _criterion(plan: Plan, precision: Precision) -> tuple[PerceptualLoss, str]:
-    weights = load_vgg_weights(plan.options.vgg_weights)
-    saved = (plan.resume or {}).get("vgg", {})
-    if saved.get("sha256") and saved["sha256"] != weights.sha256:
-        raise UsageError(
-            f"the resumed run used other VGG19 weights ({saved.get('source')}); pass the same --vgg-weights"
-        )
-    vgg = VGGFeatures(plan.config.content_layers + plan.config.style_layers, weights).to(plan.device)
-    if precision.channels_last:
-        vgg = vgg.to(memory_format=torch.channels_last)
-    rgb = torch.from_numpy(plan.style.bgr[:, :, ::-1].copy()).permute(2, 0, 1).unsqueeze(0).float()
-    return PerceptualLoss(vgg, rgb.to(plan.device), plan.config), weights.source
-
-
-def _restore(state: TrainState, plan: Plan) -> None:
-    data = plan.resume
-    if data is None:
-        return
-    state.optimizer.load_state_dict(data["optimizer"])
-    state.scaler.load_state_dict(data["scaler"])
-    restore_rng(data["rng"])
-    state.step = int(data["step"])
-    state.images_seen = int(data.get("images_seen", 0))
-    state.skipped = set(data.get("data", {}).get("skipped", []))
-    if data.get("world_size", 1) != plan.dist.world_size or data.get("data", {}).get("images") != len(plan.photos):
-        log.warning("resuming with another process count or data folder: the photo order differs from the first run")
-    log.info("resuming %s at step %d of %d", plan.options.resume, state.step, plan.config.steps)
-
-
 class _Run:
     """The objects of one run and the per-step hook (progress, samples, checkpoints)."""
 
-    def __init__(self, plan: Plan, state: TrainState, record: RunRecord, monitor: Monitor, precision: Precision):
-        self.plan, self.state, self.record, self.monitor, self.precision = plan, state, record, monitor, precision
+    def __init__(self, plan: Plan, parts: Assembly, monitor: Monitor) -> None:
+        self.plan, self.parts, self.monitor = plan, parts, monitor
+        self.state, self.record, self.precision = parts.state, parts.record, parts.precision
         self.validation = None
-        self._seen_before = state.images_seen
+        self._seen_before = parts.state.images_seen
         if plan.dist.is_main and plan.options.sample_every:
             self.validation = validation_images(plan.photos, sample_size(plan.config.size))
 
@@ -208,68 +126,43 @@ def train(
         distributed.shutdown(plan.dist)
 
 
-def _train(plan: Plan, on_step: Callable[[TrainState, LossTerms], None] | None) -> TrainResult:
-    device, config = plan.device, plan.config
-    if device.type == "cuda":
-        torch.backends.cudnn.benchmark = True  # fixed crop size: let cuDNN pick the fastest kernels
-        torch.backends.cuda.matmul.allow_tf32 = True
-    # channels_last measured 1.6x faster on CPU (oneDNN) too; tensor cores want it on CUDA.
-    precision = Precision(config.amp, device.type, channels_last=True)
-    model = _build_model(plan, precision)
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
-    scaler = torch.amp.GradScaler(device.type, enabled=config.amp == "fp16")
-    state = TrainState(model=model, optimizer=optimizer, scaler=scaler)
-    _restore(state, plan)
-    encoder = _encoder(model, plan)
-    criterion, vgg_source = _criterion(plan, precision)
-    if plan.dist.enabled:
-        state.model = nn.parallel.DistributedDataParallel(
-            model, device_ids=[device.index] if device.type == "cuda" else None
-        )
-    dataset = PhotoFolder(plan.photos, config.size, config.seed)
-    sampler = ResumableSampler(dataset, num_replicas=plan.dist.world_size, rank=plan.dist.rank, seed=config.seed)
-    loader = build_loader(
-        dataset, sampler, batch_size=config.batch_size, workers=plan.workers, pin_memory=device.type == "cuda"
-    )
-    batches = iterate_batches(loader, sampler, start_step=state.step, batch_size=config.batch_size)
+def _monitor(plan: Plan, start_step: int) -> Monitor:
     if plan.dist.is_main:
         plan.log_dir.mkdir(exist_ok=True)
-    monitor = Monitor(
-        total_steps=config.steps,
-        start_step=state.step,
+    return Monitor(
+        total_steps=plan.config.steps,
+        start_step=start_step,
         log_dir=plan.log_dir if plan.dist.is_main else None,
         enabled=plan.dist.is_main,
         progress=plan.options.progress,
-        log_every=LOG_EVERY.get(device.type, 1),
+        log_every=LOG_EVERY.get(plan.device.type, 1),
     )
-    run = _Run(plan, state, _record(plan, criterion.vgg, vgg_source), monitor, precision)
 
-    def hook(s: TrainState, terms: LossTerms) -> None:
-        run.on_step(s, terms)
+
+def _train(plan: Plan, on_step: Callable[[TrainState, LossTerms], None] | None) -> TrainResult:
+    parts = assemble(plan)
+    state, config = parts.state, plan.config
+    monitor = _monitor(plan, state.step)
+    run = _Run(plan, parts, monitor)
+
+    def hook(current: TrainState, terms: LossTerms) -> None:
+        run.on_step(current, terms)
         if on_step is not None:
-            on_step(s, terms)
+            on_step(current, terms)
 
-    start, images_before = time.perf_counter(), state.images_seen
-    sample = None
+    start, images_before, sample = time.perf_counter(), state.images_seen, None
     try:
         with stop_on_signals(StopRequest()) as stop:
             interrupted = fit(
-                state, batches, criterion, total_steps=config.steps, precision=precision, device=device,
-                dist_info=plan.dist, stop=stop, encoder=encoder,
+                state, parts.batches, parts.criterion, total_steps=config.steps, precision=parts.precision,
+                device=plan.device, dist_info=plan.dist, stop=stop, encoder=parts.encoder,
                 freeze_encoder_steps=config.freeze_encoder_steps, on_step=hook,
-                stop_check_every=LOG_EVERY.get(device.type, 1),
+                stop_check_every=LOG_EVERY.get(plan.device.type, 1),
             )  # fmt: skip
-        monitor.flush(state.step, optimizer.param_groups[0]["lr"])
+        monitor.flush(state.step, state.optimizer.param_groups[0]["lr"])
         seconds = time.perf_counter() - start
         if plan.dist.is_main:
-            path = run.save(complete=not interrupted)
-            if interrupted:
-                log.warning(
-                    "stopped at step %d: saved %s; continue with: stylecam train --resume %s", state.step, path, path
-                )
-            else:
-                sample = sample_path(plan.output)
-                run.sample(sample)
+            sample = _finish(run, interrupted)
     finally:
         monitor.close()
     distributed.barrier(plan.dist)
@@ -284,7 +177,20 @@ def _train(plan: Plan, on_step: Callable[[TrainState, LossTerms], None] | None) 
         images_per_second=(state.images_seen - images_before) / max(seconds, 1e-9),
         losses=dict(monitor.last),
         skipped=tuple(sorted(state.skipped)),
-        device=str(device),
+        device=str(plan.device),
         world_size=plan.dist.world_size,
         rank=plan.dist.rank,
     )
+
+
+def _finish(run: _Run, interrupted: bool) -> Path | None:
+    """Rank 0: the last checkpoint, and the sample grid beside it when the run completed."""
+    path = run.save(complete=not interrupted)
+    if interrupted:
+        log.warning(
+            "stopped at step %d: saved %s; continue with: stylecam train --resume %s", run.state.step, path, path
+        )
+        return None
+    sample = sample_path(run.plan.output)
+    run.sample(sample)
+    return sample

@@ -132,6 +132,36 @@ def _steps_from_epochs(config: TrainConfig, photos: int, world: int) -> TrainCon
     return replace(config, steps=steps)
 
 
+def _style_file(options: RunOptions, resume: dict[str, Any] | None) -> Path:
+    spec = options.style or (resume or {}).get("style", {}).get("source")
+    if resume and not options.style and spec and not Path(spec).exists():
+        raise UsageError(f"the painting of the resumed run ({spec}) is gone; pass --style PATH with that image")
+    return resolve_style(_required(spec, "--style", "a painting's path or a bundled style (e.g. starry_night)"))
+
+
+def _outputs(options: RunOptions, style_file: Path) -> tuple[Path, Path]:
+    """The checkpoint path and the log folder, checked before anything slow happens."""
+    output = _required(options.output or options.resume, "-o/--output", "where to write the checkpoint (.pt)")
+    output = check_output_path(output, inputs=[style_file, *([options.init] if options.init else [])])
+    log_dir = Path(options.log_dir) if options.log_dir else output.with_name(f"{output.stem}_logs")
+    if not log_dir.parent.is_dir():
+        raise UsageError(f"--log-dir {log_dir}: its folder {log_dir.parent} does not exist; create it first")
+    if options.export is not None:
+        check_output_path(options.export, inputs=[output])
+    return output, log_dir
+
+
+def _photos(root: Path, config: TrainConfig, info: distributed.DistInfo) -> list[Path]:
+    photos = list_images(root)
+    needed = config.batch_size * info.world_size
+    if len(photos) < needed:
+        raise UsageError(
+            f"{root} has {len(photos)} photos but one step needs {needed} "
+            f"({info.world_size} process(es) x --batch {config.batch_size}); add photos or lower --batch"
+        )
+    return photos
+
+
 def plan_run(
     options: RunOptions, settings: Mapping[str, Any] | None = None, *, model_config: ModelConfig | None = None
 ) -> Plan:
@@ -140,27 +170,9 @@ def plan_run(
     config, model_config, resume, init = _configs(_settings(settings or {}), options, model_config)
     saved_data = (resume or {}).get("data", {})
     data_root = Path(_required(options.data or saved_data.get("root"), "--data", "a folder of training photos"))
-    output = _required(options.output or options.resume, "-o/--output", "where to write the checkpoint (.pt)")
-    style_spec = options.style or (resume or {}).get("style", {}).get("source")
-    if resume and not options.style and style_spec and not Path(style_spec).exists():
-        raise UsageError(f"the painting of the resumed run ({style_spec}) is gone; pass --style PATH with that image")
-    style_file = resolve_style(
-        _required(style_spec, "--style", "a painting's path or a bundled style (e.g. starry_night)")
-    )
-    # Cheap checks first: a wrong output folder should not wait for the photo listing.
-    output = check_output_path(output, inputs=[style_file, *([options.init] if options.init else [])])
-    log_dir = Path(options.log_dir) if options.log_dir else output.with_name(f"{output.stem}_logs")
-    if not log_dir.parent.is_dir():
-        raise UsageError(f"--log-dir {log_dir}: its folder {log_dir.parent} does not exist; create it first")
-    if options.export is not None:
-        check_output_path(options.export, inputs=[output])
-    photos = list_images(data_root)
-    needed = config.batch_size * info.world_size
-    if len(photos) < needed:
-        raise UsageError(
-            f"{data_root} has {len(photos)} photos but one step needs {needed} "
-            f"({info.world_size} process(es) x --batch {config.batch_size}); add photos or lower --batch"
-        )
+    style_file = _style_file(options, resume)
+    output, log_dir = _outputs(options, style_file)  # cheap checks before listing photos
+    photos = _photos(data_root, config, info)
     config = _steps_from_epochs(config, len(photos), info.world_size)
     style = _style(style_file, options, config, resume)
     device = distributed.device_for(info, resolve_device(options.device))
@@ -173,17 +185,6 @@ def plan_run(
     check_decodable(photos, data_root)
     workers = options.workers if options.workers is not None else _auto_workers(device, info)
     return Plan(
-        config=config,
-        model_config=model_config,
-        options=options,
-        output=output,
-        log_dir=log_dir,
-        photos=photos,
-        data_root=data_root,
-        style=style,
-        device=device,
-        dist=info,
-        workers=workers,
-        resume=resume,
-        init=init,
-    )
+        config=config, model_config=model_config, options=options, output=output, log_dir=log_dir, photos=photos,
+        data_root=data_root, style=style, device=device, dist=info, workers=workers, resume=resume, init=init,
+    )  # fmt: skip
