@@ -121,6 +121,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     run.add_argument("--style-name", default=unset, help="name stored in the checkpoint (default: the file stem)")
     run.add_argument("--style-license", default=unset, help="licence note for the painting (bundled styles: known)")
     run.add_argument("--vgg-weights", type=Path, default=unset, metavar="PATH", help="torchvision vgg19 state dict")
+    done = parser.add_argument_group("when training ends")
+    done.add_argument("--export", type=Path, default=unset, metavar="OUT.onnx", help="also export a checked ONNX model")
+    done.add_argument("--export-fp16", action="store_true", help="export with float16 weights (with --export)")
     start = parser.add_argument_group("start from a checkpoint")
     start.add_argument("--resume", type=Path, default=unset, metavar="CKPT", help="continue an interrupted run exactly")
     start.add_argument("--init", type=Path, default=unset, metavar="CKPT", help="start a new style from a trained net")
@@ -136,6 +139,7 @@ def options_from_args(args: argparse.Namespace) -> RunOptions:
     return RunOptions(
         **given,
         device=args.device,
+        export_fp16=args.export_fp16,
         sample_every=args.sample_every,
         save_every=args.save_every,
         progress=not args.quiet,
@@ -162,8 +166,10 @@ def run(args: argparse.Namespace) -> int:
     print(line)
     if result.sample is not None:
         print(f"sample: {result.sample}")
+    if result.export is not None:
+        print(f"exported {result.export} (checked ONNX; run it with: stylecam --model {result.export})")
     if result.skipped:
         print(f"skipped {len(result.skipped)} unreadable photo(s), e.g. {result.skipped[0]}")
-    if "export" in COMMANDS:
+    if result.export is None and "export" in COMMANDS:
         print(f"next: stylecam export {result.checkpoint} -o {Path(result.checkpoint).with_suffix('.onnx')}")
     return 0

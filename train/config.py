@@ -139,7 +139,8 @@ class RunOptions:
     save_every: int = 1000
     resume: Path | None = None
     init: Path | None = None
-    export: Path | None = None
+    export: Path | None = None  # write a checked ONNX model at the end (stylecam.export)
+    export_fp16: bool = False
     vgg_weights: Path | None = None
     progress: bool = True
 

@@ -49,6 +49,7 @@ class TrainResult:
     device: str
     world_size: int
     rank: int = 0
+    export: Path | None = None
 
 
 class _Run:
@@ -166,6 +167,7 @@ def _train(plan: Plan, on_step: Callable[[TrainState, LossTerms], None] | None) 
     finally:
         monitor.close()
     distributed.barrier(plan.dist)
+    exported = _export(plan) if plan.dist.is_main and not interrupted else None
     if interrupted:
         raise KeyboardInterrupt
     return TrainResult(
@@ -180,6 +182,7 @@ def _train(plan: Plan, on_step: Callable[[TrainState, LossTerms], None] | None) 
         device=str(plan.device),
         world_size=plan.dist.world_size,
         rank=plan.dist.rank,
+        export=exported,
     )
 
 
@@ -194,3 +197,13 @@ def _finish(run: _Run, interrupted: bool) -> Path | None:
     sample = sample_path(run.plan.output)
     run.sample(sample)
     return sample
+
+
+def _export(plan: Plan) -> Path | None:
+    """``--export``: the checked ONNX model (the checkpoint stays whatever the export says)."""
+    if plan.options.export is None:
+        return None
+    from stylecam.export.onnx import export_checkpoint
+
+    log.info("exporting %s to %s", plan.output, plan.options.export)
+    return export_checkpoint(plan.output, plan.options.export, fp16=plan.options.export_fp16).path

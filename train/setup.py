@@ -7,6 +7,7 @@ a typo costs seconds, not an hour of training.
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import math
 import os
@@ -147,8 +148,19 @@ def _outputs(options: RunOptions, style_file: Path) -> tuple[Path, Path]:
     if not log_dir.parent.is_dir():
         raise UsageError(f"--log-dir {log_dir}: its folder {log_dir.parent} does not exist; create it first")
     if options.export is not None:
-        check_output_path(options.export, inputs=[output])
+        _check_export(options, output)
+    elif options.export_fp16:
+        raise UsageError("--export-fp16 needs --export OUT.onnx")
     return output, log_dir
+
+
+def _check_export(options: RunOptions, output: Path) -> None:
+    # Found out now, not after hours of training.
+    if importlib.util.find_spec("stylecam.export") is None:
+        raise UsageError("--export needs the stylecam.export package, which this install lacks; drop --export")
+    if Path(options.export).suffix.lower() != ".onnx":
+        raise UsageError(f"--export {options.export}: the model file must end in .onnx")
+    check_output_path(options.export, inputs=[output])
 
 
 def _photos(root: Path, config: TrainConfig, info: distributed.DistInfo) -> list[Path]:

@@ -72,6 +72,9 @@ CASES = [
     (["--init", "{root}/garbage.pt"], 5, "corrupt"),
     (["--init", "{done}", "--arch", "reference"], 2, "holds a 'tiny-test' network"),
     (["--sample-every", "-1"], 2, "--sample-every"),
+    (["--export", "{root}/model.txt"], 2, "must end in .onnx"),
+    (["--export", "{root}/nowhere/model.onnx"], 4, "does not exist"),
+    (["--export-fp16"], 2, "needs --export"),
 ]
 if NO_CUDA:
     CASES += [(["--amp", "fp16"], 2, "needs a CUDA GPU"), (["--device", "cuda"], 6, "no CUDA GPU")]

@@ -119,3 +119,21 @@ def test_init_starts_from_another_network_with_a_frozen_encoder(
     for key, value in before["model"].items():
         frozen = key.startswith(encoder)
         assert torch.equal(value, after["model"][key]) == frozen, key
+
+
+@pytest.mark.slow
+def test_export_at_the_end_writes_a_checked_onnx_with_the_training_digest(
+    photo_dir: Path, painting: Path, tmp_path: Path, one_thread
+) -> None:
+    pytest.importorskip("onnxruntime")
+    from stylecam.export.onnx import metadata_from_file
+
+    ckpt, onnx_path = tmp_path / "tiny.pt", tmp_path / "tiny.onnx"
+    options = _options(photo_dir, painting, ckpt, export=onnx_path, style_license="CC0 (synthetic test image)")
+    result = train(options, {"size": 32, "batch_size": 2, "steps": 1, **FAST}, model_config=TINY)
+    assert result.export == onnx_path and onnx_path.is_file()
+    metadata = metadata_from_file(onnx_path)
+    data = _state(ckpt)
+    assert metadata.train_config_digest == data["train_config_digest"]
+    assert (metadata.style_name, metadata.style_sha256) == ("painting", data["style"]["sha256"])
+    assert metadata.style_license == "CC0 (synthetic test image)" and metadata.arch == "tiny-test"
