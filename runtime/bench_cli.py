@@ -32,6 +32,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     what.add_argument(
         "--size",
         action="append",
+        default=argparse.SUPPRESS,  # the help names the real default
         metavar="WxH",
         help=f"frame size, repeatable (default: {', '.join(DEFAULT_SIZES)})",
     )
@@ -52,7 +53,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="add rows for the classic Johnson reference network (random weights) measured side by side",
     )
     what.add_argument("--fp16", action="store_true", help="also measure the fp16 form of each model (cached)")
-    how = parser.add_argument_group("how")
+    _how_options(parser.add_argument_group("how"))
+    out = parser.add_argument_group("output")
+    out.add_argument("--json", metavar="FILE", help="write the run (host, settings, rows) as JSON")
+
+
+def _how_options(how: argparse._ArgumentGroup) -> None:
     how.add_argument("--provider", choices=PROVIDERS, default="auto", help="ONNX Runtime execution provider")
     how.add_argument("--device-id", type=int, default=0, metavar="N", help="GPU index for CUDA/TensorRT")
     how.add_argument("--iobinding", choices=("on", "off"), default="on", help="ONNX Runtime IO binding")
@@ -73,17 +79,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--camera-fps", type=float, default=30.0, metavar="FPS", help="frame rate of the simulated camera (latency)"
     )
     how.add_argument(
-        "--cache-dir", metavar="DIR", help="where made models are cached (default ~/.cache/stylecam/bench)"
+        "--cache-dir",
+        default=argparse.SUPPRESS,
+        metavar="DIR",
+        help="where made models are cached (default: ~/.cache/stylecam/bench)",
     )
-    out = parser.add_argument_group("output")
-    out.add_argument("--json", metavar="FILE", help="write the run (host, settings, rows) as JSON")
 
 
 def _plan(args: argparse.Namespace) -> Any:
     from stylecam.runtime.bench_runner import BenchPlan, parse_size
     from stylecam.runtime.config import RuntimeConfig
 
-    sizes = tuple(dict.fromkeys(parse_size(text) for text in (args.size or DEFAULT_SIZES)))
+    sizes = tuple(dict.fromkeys(parse_size(text) for text in getattr(args, "size", DEFAULT_SIZES)))
     video = None
     if args.end_to_end:
         from stylecam.runtime.video_probe import probe_video
@@ -112,7 +119,8 @@ def _variants(args: argparse.Namespace, model: Path) -> list[Any]:
     from stylecam.runtime.bench_runner import ModelVariant
     from stylecam.runtime.modelfile import load_model_file
 
-    cache = Path(args.cache_dir).expanduser() if args.cache_dir else default_cache_dir()
+    cache_dir = getattr(args, "cache_dir", None)
+    cache = Path(cache_dir).expanduser() if cache_dir else default_cache_dir()
     variants = [ModelVariant(model)]
     if args.fp16:
         precision = load_model_file(model).metadata_props.get(K_PRECISION, "fp32")

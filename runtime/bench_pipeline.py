@@ -121,6 +121,15 @@ def bench_pipeline(
     )
 
 
+def _check_clip(info: VideoInfo, name: str, frames: int, warmup: int) -> None:
+    check_counts(info.width, info.height, frames, warmup)
+    if info.frame_count is not None and info.frame_count < warmup + MIN_TIMED + 1:
+        raise UsageError(
+            f"{name} has {info.frame_count} frames; the end-to-end benchmark needs at least "
+            f"{warmup + MIN_TIMED + 1} (lower --warmup or use a longer clip)"
+        )
+
+
 def bench_end_to_end(
     stylizer: Stylizer,
     video: str | os.PathLike[str],
@@ -139,16 +148,9 @@ def bench_end_to_end(
     from stylecam.runtime.video_file import VideoFileSource
     from stylecam.runtime.video_sink import VideoFileSink
 
-    if frames < 1 or warmup < 0:
-        raise UsageError(f"benchmark needs frames >= 1 and warmup >= 0; got frames={frames}, warmup={warmup}")
     source = VideoFileSource(video)
     info = source.info
-    check_counts(info.width, info.height, frames, warmup)
-    if info.frame_count is not None and info.frame_count < warmup + MIN_TIMED + 1:
-        raise UsageError(
-            f"{Path(video).name} has {info.frame_count} frames; the end-to-end benchmark needs at least "
-            f"{warmup + MIN_TIMED + 1} (lower --warmup or use a longer clip)"
-        )
+    _check_clip(info, Path(video).name, frames, warmup)
     with tempfile.TemporaryDirectory(prefix="stylecam-bench-", dir=scratch_dir) as scratch:
         target = Path(scratch) / "end_to_end.mp4"
         sink = VideoFileSink(target, info, audio_from=source.audio_source)

@@ -28,6 +28,7 @@ ROW_KEYS = (
     "size",
     "width",
     "height",
+    "batch",
     "provider",
     "providers",
     "device",
@@ -44,6 +45,7 @@ ROW_KEYS = (
     "fps",
     "vs_reference",
     "status",
+    "extra",
 )
 RUN_KEYS = ("schema", "version", "host", "load_start", "load_end", "settings", "rows")
 
@@ -83,8 +85,10 @@ def failed_row(
         precision=precision,
         smoothing=smoothing,
         reference=reference,
+        batch=1,
         frames=0,
         status=f"failed: {reason}",
+        extra={},
     )
     return row
 

@@ -181,6 +181,8 @@ def _one_row(
         return failed_row(
             kind, name, width, height, reason=item.error, reference=item.variant.reference, smoothing=smoothing
         )
+    where = "" if kind == "end-to-end" else f" at {width}x{height}"
+    log.info("measuring %s %s%s ...", kind, name, where)
     try:
         result = replace(_measure(kind, item.stylizer, width, height, plan), reference=item.variant.reference)
     except StylecamError as exc:

@@ -25,12 +25,19 @@ import numpy as np
 import numpy.typing as npt
 
 from stylecam.errors import UsageError
+from stylecam.runtime.config import SmoothingConfig
 from stylecam.runtime.flow import Flow, compute_flow, occlusion_mask, warp
 
 Image = npt.NDArray[np.uint8]
 SOURCE = "source"
 # DIS MEDIUM: about 3x the cost of the smoother's FAST preset for visibly cleaner flow.
 EVAL_PRESET = cv2.DISOPTICAL_FLOW_PRESET_MEDIUM
+# A pair whose flow explains less than this fraction of the frame says nothing about flicker.
+MIN_COVERAGE = 0.10
+# Scene cuts are detected as the smoother detects them (mean change of 64x36 grey thumbnails),
+# with the same default threshold: there is no motion to compensate across a cut.
+CUT_THRESHOLD = SmoothingConfig().scene_cut_threshold
+_THUMB = (64, 36)
 
 
 @dataclass(frozen=True)
@@ -60,6 +67,12 @@ def _gray(image: Image) -> Image:
     return image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
 
 
+def is_cut(previous: Image, current: Image, threshold: float = CUT_THRESHOLD) -> bool:
+    """True when ``current`` starts a new shot (same rule and default threshold as the smoother)."""
+    small = [cv2.resize(_gray(f), _THUMB, interpolation=cv2.INTER_AREA).astype(np.float32) for f in (previous, current)]
+    return float(np.mean(np.abs(small[1] - small[0]))) > threshold
+
+
 def warping_error(previous: Image, current: Image, motion: Motion) -> float:
     """Mean squared difference (0-1 scale) between ``current`` and ``previous`` warped into it, valid pixels only.
 
@@ -84,13 +97,16 @@ class StabilityMeter:
     """Warping error of the source and of any number of named output streams, frame by frame.
 
     Call :meth:`update` with each source frame and the outputs made from it; the motion is
-    estimated once per pair of source frames and shared by every stream.
+    estimated once per pair of source frames and shared by every stream. Pairs across a scene cut,
+    or whose flow explains less than ``MIN_COVERAGE`` of the frame, are skipped and counted.
     """
 
-    def __init__(self, *, preset: int = EVAL_PRESET, scale: float = 1.0) -> None:
-        self.preset, self.scale = preset, scale
+    def __init__(self, *, preset: int = EVAL_PRESET, scale: float = 1.0, min_coverage: float = MIN_COVERAGE) -> None:
+        self.preset, self.scale, self.min_coverage = preset, scale, min_coverage
         self.errors: dict[str, list[float]] = {SOURCE: []}
         self.coverage: list[float] = []
+        self.cuts = 0  # pairs skipped as scene cuts
+        self.unexplained = 0  # pairs skipped because the flow explains too little
         self._previous_source: Image | None = None
         self._previous: dict[str, Image] = {}
 
@@ -103,27 +119,36 @@ class StabilityMeter:
                 raise UsageError(f"output {name!r} is {frame.shape}, the source {source.shape}; they must match")
         previous = self._previous_source
         if previous is not None and previous.shape == source.shape:
-            motion = estimate_motion(previous, source, preset=self.preset, scale=self.scale)
-            self.coverage.append(motion.coverage)
-            self.errors[SOURCE].append(warping_error(previous, source, motion))
-            for name, frame in outputs.items():
-                if name in self._previous:
-                    self.errors.setdefault(name, []).append(warping_error(self._previous[name], frame, motion))
+            self._measure_pair(previous, source, outputs)
         self._previous_source = source
         self._previous = dict(outputs)
 
+    def _measure_pair(self, previous: Image, source: Image, outputs: Mapping[str, Image]) -> None:
+        if is_cut(previous, source):
+            self.cuts += 1
+            return
+        motion = estimate_motion(previous, source, preset=self.preset, scale=self.scale)
+        if motion.coverage < self.min_coverage:
+            self.unexplained += 1
+            return
+        self.coverage.append(motion.coverage)
+        self.errors[SOURCE].append(warping_error(previous, source, motion))
+        for name, frame in outputs.items():
+            if name in self._previous:
+                self.errors.setdefault(name, []).append(warping_error(self._previous[name], frame, motion))
+
     def mean(self, name: str = SOURCE) -> float:
         """Mean warping error of a stream over the frame pairs measured (NaN pairs skipped)."""
-        measured = self.errors.get(name, [])
-        values = [value for value in measured if np.isfinite(value)]
-        if not measured:
-            raise UsageError(f"no warping error for {name!r}: it needs at least two frames of the same size")
-        if not values:
+        values = [value for value in self.errors.get(name, []) if np.isfinite(value)]
+        if values:
+            return float(np.mean(values))
+        skipped = self.cuts + self.unexplained
+        if skipped:
             raise UsageError(
-                f"the optical flow explains no pixel of any frame pair ({len(measured)} pairs: cuts, flashes or "
-                "no texture to track); evaluate on a clip with continuous motion"
+                f"no frame pair could be measured: {self.cuts} scene cut(s), {self.unexplained} pair(s) whose optical "
+                "flow explains too little (flashes, no texture to track); evaluate on a clip with continuous motion"
             )
-        return float(np.mean(values))
+        raise UsageError(f"no warping error for {name!r}: it needs at least two frames of the same size")
 
     def ratio(self, name: str) -> float:
         """``mean(name) / mean(source)``: the flicker stylization adds (1 = as stable as the source)."""

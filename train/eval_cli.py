@@ -34,7 +34,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--max-size", type=int, default=640, metavar="PX", help="shrink frames to this long side")
     parser.add_argument("--frames", type=int, default=60, metavar="N", help="evaluate the first N frames (0: all)")
-    parser.add_argument("--style", metavar="PATH", help="the painting for the style loss (default: the model's own)")
+    parser.add_argument(
+        "--style",
+        default=argparse.SUPPRESS,  # the help names the real default
+        metavar="PATH",
+        help="the painting for the style loss (default: the bundled painting the model names)",
+    )
     parser.add_argument(
         "--style-size", type=int, default=512, metavar="PX", help="long side of the painting for the style loss"
     )
@@ -68,7 +73,8 @@ def _config(args: argparse.Namespace) -> Any:
 
     model = resolve_model(args.model)
     probe_video(args.video)  # a missing or broken clip fails before the model loads
-    style = check_input_file(args.style, what="style image") if args.style else None
+    style_arg = getattr(args, "style", None)
+    style = check_input_file(style_arg, what="style image") if style_arg else None
     return EvalConfig(
         model=model,
         video=Path(args.video),
@@ -112,6 +118,11 @@ def run(args: argparse.Namespace) -> int:
     )
     print(f"{used['model']} on {used['video']}: {result.frames} frames at {result.width}x{result.height}")
     print(render_eval_table(record))
+    if result.cuts or result.unexplained:
+        print(
+            f"{result.pairs} frame pairs measured; skipped {result.cuts} scene cut(s) and {result.unexplained} "
+            "pair(s) the optical flow could not explain"
+        )
     print(describe_goals(record))
     if not config.losses:
         print(f"style/content losses not measured (--no-losses); they need VGG19: {LOSSES_FIX}")

@@ -8,7 +8,6 @@ most 10 % above the unsmoothed one (smoothing must not wash the style out).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict
 from typing import Any
 
 from stylecam.train.evaluate import EvalResult
@@ -70,8 +69,6 @@ def eval_record(
         for mode in result.modes
     ]
     _style_change(rows)
-    summary = asdict(result)
-    summary.pop("modes")
     return {
         "schema": SCHEMA,
         "version": VERSION,
@@ -84,6 +81,7 @@ def eval_record(
         "source_warp_error": result.source_warp_error,
         "coverage": result.coverage,
         "loss_frames": result.loss_frames,
+        "pairs": {"measured": result.pairs, "scene_cuts": result.cuts, "unexplained": result.unexplained},
         "settings": dict(settings),
         "rows": rows,
         "goals": goals(rows),

@@ -109,6 +109,9 @@ class EvalResult:
     source_warp_error: float
     coverage: float  # mean fraction of pixels the flow explains (the metric's support)
     loss_frames: int
+    pairs: int = 0  # frame pairs measured
+    cuts: int = 0  # pairs skipped: scene cuts
+    unexplained: int = 0  # pairs skipped: the flow explained too little of the frame
     modes: tuple[ModeResult, ...] = field(default_factory=tuple)
 
 
@@ -146,6 +149,9 @@ def evaluate_frames(
         source_warp_error=meter.mean(SOURCE),
         coverage=float(np.mean(meter.coverage)),
         loss_frames=len(next(iter(losses.values()), [])),
+        pairs=len(meter.coverage),
+        cuts=meter.cuts,
+        unexplained=meter.unexplained,
         modes=rows,
     )
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from stylecam.errors import UsageError
-from stylecam.runtime.stability import SOURCE, Motion, StabilityMeter, estimate_motion, warping_error
+from stylecam.runtime.stability import SOURCE, Motion, StabilityMeter, estimate_motion, is_cut, warping_error
 from tests.runtime.synthetic_clip import clean_style, flicker, make_clip
 
 
@@ -55,6 +55,16 @@ def test_flicker_costs_more_than_a_stable_stylization() -> None:
     assert meter.ratio("stable") < 3.0  # a per-pixel stylization moves with the content
 
 
+def test_scene_cuts_are_skipped_and_counted() -> None:
+    first, second = make_clip(96, 128, 4, seed=1), make_clip(96, 128, 4, seed=7)
+    shots = [f.source for f in first] + [f.source // 4 for f in second]  # a cut to a dark shot after frame 4
+    meter = StabilityMeter()
+    for frame in shots:
+        meter.update(frame, {"out": frame})
+    assert meter.cuts == 1 and len(meter.errors["out"]) == len(shots) - 2
+    assert is_cut(shots[3], shots[4]) and not is_cut(shots[0], shots[1])
+
+
 def test_meter_refusals() -> None:
     meter = StabilityMeter()
     frame = _texture()
@@ -66,9 +76,13 @@ def test_meter_refusals() -> None:
     with pytest.raises(UsageError, match="at least two frames"):
         meter.mean("out")
     nothing = Motion(np.zeros((*frame.shape[:2], 2), np.float32), np.zeros(frame.shape[:2], bool))
-    assert np.isnan(warping_error(frame, frame, nothing))  # e.g. across a cut: the pair is skipped
-    meter.errors["out"] = [float("nan")] * 2
-    with pytest.raises(UsageError, match="explains no pixel"):
-        meter.mean("out")
+    assert np.isnan(warping_error(frame, frame, nothing))
+    chaos = StabilityMeter()
+    for index in range(3):  # a fresh random image every frame: nothing to track
+        noise = np.random.default_rng(index).integers(0, 256, (48, 64, 3), dtype=np.uint8)
+        chaos.update(noise, {"out": noise})
+    assert chaos.unexplained + chaos.cuts == 2 and chaos.errors["source"] == []
+    with pytest.raises(UsageError, match="no frame pair could be measured"):
+        chaos.mean("out")
     with pytest.raises(UsageError, match="do not match"):
         warping_error(frame[:50], frame[:50], estimate_motion(frame, frame))

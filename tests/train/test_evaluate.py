@@ -61,6 +61,7 @@ def test_flow_smoothing_lowers_the_warping_error_of_a_flickering_model() -> None
     )
     rows = {row.label: row for row in result.modes}
     assert (result.frames, result.width, result.height) == (10, 128, 96)
+    assert (result.pairs, result.cuts, result.unexplained) == (9, 0, 0)
     assert rows["flow"].warp_error < 0.6 * rows["none"].warp_error
     assert rows["ema"].warp_error < rows["none"].warp_error
     assert rows["none"].ratio > 3 * rows["flow"].ratio / 2 and rows["none"].ratio > 2.0
