@@ -18,5 +18,7 @@ def check_input_file(path: str | os.PathLike[str], *, what: str = "input") -> Pa
     if not os.access(file, os.R_OK):
         raise InputError(f"{what} {file} is not readable (permission denied); fix its permissions")
     if file.stat().st_size == 0:
-        raise InputError(f"{what} {file} is empty (0 bytes); it was probably cut off when copied")
+        raise InputError(
+            f"{what} {file} is empty (0 bytes); it was probably cut off while copying or downloading: copy it again"
+        )
     return file
