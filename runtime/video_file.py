@@ -2,8 +2,9 @@
 
 Decoding runs on whatever thread iterates the source: the pipeline's reader thread, which feeds
 a bounded queue and never drops a frame. Damaged packets are skipped, and frames the decoder
-flags as corrupt are replaced by the last good one, up to ``max_corrupt``; then a SourceError
-names the frame. 10-bit/HDR input is converted to 8 bits, alpha is dropped (both with a warning).
+flags as corrupt are replaced by the last good one, up to ``max_corrupt`` (and, as FFmpeg's
+``-max_error_rate`` does, at most 2/3 of the packets); then a SourceError names the frame.
+10-bit/HDR input is converted to 8 bits, alpha is dropped (both with a warning).
 """
 
 from __future__ import annotations
@@ -27,6 +28,10 @@ from stylecam.runtime.video_probe import is_url, probe_video
 log = logging.getLogger(__name__)
 
 MAX_CORRUPT = 50
+# FFmpeg's default -max_error_rate: a stream where more than this fraction fails to decode is an
+# error even below MAX_CORRUPT (a short clip that is mostly damage is not a usable result).
+MAX_ERROR_RATE = 2 / 3
+_LISTED_DAMAGE = 5  # warnings for the first few damaged packets; the rest are counted in the summary
 
 
 def _warn_about(info: VideoInfo, name: str) -> None:
@@ -93,6 +98,8 @@ class VideoFileSource:
         self.max_corrupt = max_corrupt
         self.dropped = 0
         self.corrupt = 0
+        self._packets = 0
+        self._last_damage = ""
 
     def __iter__(self) -> Iterator[Frame]:
         try:
@@ -111,6 +118,7 @@ class VideoFileSource:
         reformatter = VideoReformatter()
         time_base = stream.time_base
         for packet in container.demux(stream):
+            self._packets += packet.size > 0
             try:
                 decoded = packet.decode()
             except av.error.InvalidDataError:
@@ -131,14 +139,28 @@ class VideoFileSource:
                 )
                 yield Frame(image=image, index=index, time=seconds, pts=pts, time_base=time_base)
                 index += 1
+        self._check_error_rate()
 
     def _count_corrupt(self, index: int, pts: int | None, time_base: object) -> None:
         self.corrupt += 1
         where = f"frame {index}" + (f" (at {float(pts * time_base):.2f} s)" if pts is not None and time_base else "")
-        log.warning("%s: damaged data near %s skipped (%d so far)", self.name, where, self.corrupt)
+        self._last_damage = where
+        if self.corrupt <= _LISTED_DAMAGE:
+            more = "; further damage is counted, not listed" if self.corrupt == _LISTED_DAMAGE else ""
+            log.warning("%s: damaged data near %s skipped (%d so far%s)", self.name, where, self.corrupt, more)
+        else:
+            log.debug("%s: damaged data near %s skipped (%d so far)", self.name, where, self.corrupt)
         if self.corrupt > self.max_corrupt:
             raise SourceError(
                 f"{self.name} is badly damaged: more than {self.max_corrupt} damaged packets, the last near {where}; "
+                "repair or re-export it (e.g. ffmpeg -i in.mp4 -c:v libx264 fixed.mp4)"
+            )
+
+    def _check_error_rate(self) -> None:
+        if self.corrupt and self.corrupt > MAX_ERROR_RATE * max(self._packets, 1):
+            raise SourceError(
+                f"{self.name} is badly damaged: {self.corrupt} of its {self._packets} packets could not be decoded "
+                f"(more than 2/3, FFmpeg's own limit), the last near {self._last_damage}; "
                 "repair or re-export it (e.g. ffmpeg -i in.mp4 -c:v libx264 fixed.mp4)"
             )
 

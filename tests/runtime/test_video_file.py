@@ -67,6 +67,17 @@ def test_too_much_damage_fails_naming_the_frame(tmp_path: Path) -> None:
         _frames(VideoFileSource(damaged, max_corrupt=2))
 
 
+def test_mostly_damaged_short_clip_fails_like_ffmpeg_max_error_rate(tmp_path: Path) -> None:
+    """Below the absolute limit, but more than 2/3 of the packets broken: an error, not a 'success'."""
+    clean = write_clip(tmp_path / "clean.avi", frames=9, codec="mjpeg", pix_fmt="yuvj420p")
+    damaged = _damage(clean, [1, 2, 3, 4, 5, 6, 7], tmp_path / "damaged.avi")
+    with pytest.raises(SourceError, match=r"badly damaged: 7 of its 9 packets could not be decoded \(more than 2/3"):
+        _frames(VideoFileSource(damaged))
+    partly = _damage(clean, [2, 5], tmp_path / "partly.avi")  # 2 of 9: skipped and counted, no error
+    source = VideoFileSource(partly)
+    assert len(_frames(source)) + source.corrupt >= 9 and source.corrupt >= 1
+
+
 def test_ten_bit_input_is_converted_with_a_warning(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     path = write_clip(
         tmp_path / "deep.mkv", frames=4, codec="ffv1", pix_fmt="yuv420p10le", options={}, painter=gradient, color_trc=16
