@@ -22,23 +22,56 @@ log = logging.getLogger(__name__)
 def check_output_path(target: str | os.PathLike[str], *, inputs: Sequence[str | os.PathLike[str]] = ()) -> Path:
     """Refuse an output path before any work starts; return it as a Path.
 
-    Refused: a target that is an existing folder, whose folder does not exist or is not writable,
-    or that is one of the inputs (same file, also through links).
+    Refused: a target that is an existing folder, whose folder does not exist (or is a file) or is
+    not writable (tested by creating a file there), or that is one of the inputs (same file, also
+    through links).
     """
     path = Path(target).expanduser()
     if path.is_dir():
         raise OutputError(f"output {path} is a folder; give a file name, e.g. {path / 'out.mp4'}")
     parent = path.parent if str(path.parent) else Path(".")
     if not parent.is_dir():
+        blocker = next((p for p in (parent, *parent.parents) if p.exists()), None)
+        if blocker is not None and not blocker.is_dir():
+            raise OutputError(f"output folder {parent} cannot exist: {blocker} is a file; choose another output path")
         raise OutputError(f"output folder {parent} does not exist; create it first (mkdir -p {parent})")
     if not os.access(parent, os.W_OK | os.X_OK):
         raise OutputError(f"output folder {parent} is not writable; choose another output path")
+    why = _cannot_create_in(parent)
+    if why:
+        raise OutputError(f"output folder {parent} is not writable ({why}); choose another output path")
     if path.exists() and not os.access(path, os.W_OK):
         raise OutputError(f"output {path} exists and is read-only; choose another output path")
     for source in inputs:
         if _same_file(path, Path(source)):
             raise OutputError(f"output {path} is the input file; choose a different output path")
     return path
+
+
+_CREATE_ERRORS = {
+    errno.EROFS: "read-only filesystem",
+    errno.EACCES: "permission denied",
+    errno.EPERM: "not permitted",
+    errno.ENOSPC: "disk full",
+    errno.EDQUOT: "disk quota exceeded",
+    errno.ENOENT: "files cannot be created there",  # e.g. /proc
+}
+
+
+def _cannot_create_in(folder: Path) -> str | None:
+    """Why a file cannot be created in ``folder`` (None: it can).
+
+    ``os.access`` is not enough: for root it says yes to read-only mounts' neighbours, /proc and
+    /sys, so the only honest test is to create (and remove) a file, before any work starts.
+    """
+    try:
+        fd, name = tempfile.mkstemp(prefix=".stylecam-write-test-", dir=folder)
+    except OSError as exc:
+        return _CREATE_ERRORS.get(exc.errno or 0, exc.strerror or type(exc).__name__)
+    os.close(fd)
+    with contextlib.suppress(OSError):
+        os.unlink(name)
+    return None
 
 
 def _same_file(a: Path, b: Path) -> bool:
@@ -71,7 +104,10 @@ def atomic_output(
     OutputError that says the disk is full and that the target is untouched.
     """
     path = check_output_path(target, inputs=inputs)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}", dir=path.parent)
+    try:
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}", dir=path.parent)
+    except OSError as exc:  # the folder changed since the check (removed, remounted, filled up)
+        raise OutputError(f"cannot create a file beside {path} ({exc.strerror}); choose another output path") from exc
     os.close(fd)
     tmp = Path(tmp_name)
     try:

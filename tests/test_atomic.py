@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -62,6 +63,8 @@ def test_interrupt_keeps_partial_under_a_clear_name(tmp_path: Path) -> None:
         (lambda d: d / "missing" / "out.png", "does not exist"),
         (lambda d: d, "is a folder"),
         (lambda d: d / "in.png", "is the input"),
+        (lambda d: d / "in.png" / "out.png", r"cannot exist: .*in\.png is a file"),
+        (lambda d: d / "in.png" / "a" / "b" / "out.png", r"cannot exist: .*in\.png is a file"),
     ],
 )
 def test_refused_before_work(tmp_path: Path, make_target, message: str) -> None:
@@ -89,3 +92,22 @@ def test_unwritable_folder_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     monkeypatch.setattr(os, "access", lambda p, mode: False if Path(p) == folder else real_access(p, mode))
     with pytest.raises(OutputError, match="not writable"):
         check_output_path(folder / "out.png")
+
+
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux /proc")
+def test_folder_that_refuses_files_even_to_root_is_refused() -> None:
+    # os.access says yes to root for /proc; only creating a file tells the truth.
+    with pytest.raises(OutputError, match=r"/proc is not writable \(files cannot be created there\)"):
+        check_output_path("/proc/stylecam-out.mp4")
+
+
+def test_read_only_filesystem_is_refused_before_work(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def read_only(*args: object, **kwargs: object) -> None:
+        raise OSError(errno.EROFS, "Read-only file system")
+
+    monkeypatch.setattr(tempfile, "mkstemp", read_only)
+    with pytest.raises(OutputError, match=r"not writable \(read-only filesystem\); choose another"):
+        check_output_path(tmp_path / "out.mp4")
+    with pytest.raises(OutputError, match="not writable"), atomic_output(tmp_path / "out.mp4"):
+        pass
+    assert list(tmp_path.iterdir()) == []
