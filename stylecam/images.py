@@ -33,8 +33,26 @@ class LoadedImage:
     notes: list[str] = field(default_factory=list)
 
 
+def _image_kind(head: bytes) -> str | None:
+    """The image format the first bytes announce (None: not an image we know)."""
+    if head.startswith(b"\x89PNG"):
+        return "PNG"
+    if head.startswith(b"\xff\xd8\xff"):
+        return "JPEG"
+    if head.startswith((b"II*\x00", b"MM\x00*")):
+        return "TIFF"
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "WebP"
+    return None
+
+
+# OpenCV refuses to decode images above this many pixels (a decompression-bomb guard).
+OPENCV_MAX_PIXELS = int(os.environ.get("CV_IO_MAX_IMAGE_PIXELS", 1 << 30))
+
+
 def _what_is_it(path: Path) -> str:
-    head = path.read_bytes()[:16]
+    with open(path, "rb") as handle:
+        head = handle.read(16)
     if head[4:8] == b"ftyp" or head[:4] == b"\x1aE\xdf\xa3":
         return "a video file"
     if head[:5] in (b"<?xml", b"<!DOC", b"<html"):
@@ -48,8 +66,14 @@ def read_image(path: str | os.PathLike[str], *, what: str = "image") -> LoadedIm
     """Decode an image file into 8-bit BGR (+ alpha); InputError names what went wrong."""
     file = check_input_file(path, what=what)
     data = np.fromfile(file, dtype=np.uint8)
-    pixels = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
+    try:
+        pixels = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
+    except cv2.error as exc:  # OpenCV raises, instead of returning None, for oversized or huge images
+        raise InputError(_decode_failure(what, file, exc)) from exc
     if pixels is None or pixels.size == 0:
+        kind = _image_kind(data[:16].tobytes())
+        if kind is not None:
+            raise InputError(f"{what} {file} is a damaged or cut-off {kind} image; re-save it or copy it again")
         raise InputError(
             f"{what} {file} cannot be decoded as an image ({_what_is_it(file)}); use PNG, JPEG, BMP, WebP or TIFF"
         )
@@ -72,6 +96,19 @@ def read_image(path: str | os.PathLike[str], *, what: str = "image") -> LoadedIm
     for note in notes:
         log.info(note)
     return LoadedImage(bgr=pixels, alpha=alpha, notes=notes)
+
+
+def _decode_failure(what: str, file: Path, exc: Exception) -> str:
+    text = str(exc)
+    if "CV_IO_MAX_IMAGE_PIXELS" in text or "validateInputImageSize" in text:
+        return (
+            f"{what} {file} is too large to decode (its header claims more than {OPENCV_MAX_PIXELS / 1e6:.0f} "
+            "megapixels, OpenCV's safety limit); shrink it first, e.g. to 8K (7680x4320)"
+        )
+    if "Insufficient memory" in text or "OutOfMemory" in text:
+        return f"{what} {file} is too large to decode in the free memory; shrink it first or close other programs"
+    first = next((line.strip() for line in text.splitlines() if line.strip()), type(exc).__name__)
+    return f"{what} {file} cannot be decoded ({first[:200]}); re-save it as PNG or JPEG"
 
 
 def check_image_suffix(path: str | os.PathLike[str]) -> Path:

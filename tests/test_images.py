@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import struct
+import zlib
 from pathlib import Path
 
 import cv2
@@ -38,9 +40,28 @@ def test_sixteen_bit_is_reduced(tmp_path: Path) -> None:
     assert image.bgr.dtype == np.uint8 and (image.bgr == 255).all()
 
 
+def _png_header(width: int, height: int) -> bytes:
+    """A PNG whose header claims ``width x height`` with almost no pixel data (a decompression bomb)."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b"")
+    )
+
+
 @pytest.mark.parametrize(
     ("content", "message"),
-    [(b"", "empty"), (b"hello, not an image", "text file"), (b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 40, "video")],
+    [
+        (b"", "empty"),
+        (b"hello, not an image", "text file"),
+        (b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 40, "video"),
+        (cv2.imencode(".png", make_photo(40, 50))[1].tobytes()[:120], "damaged or cut-off PNG image; re-save it"),
+        (cv2.imencode(".jpg", make_photo(40, 50))[1].tobytes()[:20], "damaged or cut-off JPEG image"),
+        (_png_header(60000, 60000), r"too large to decode .*OpenCV's safety limit\); shrink it first"),
+    ],
 )
 def test_bad_inputs_are_named(tmp_path: Path, content: bytes, message: str) -> None:
     path = tmp_path / "x.png"
