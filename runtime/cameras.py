@@ -7,6 +7,7 @@ also says "cameras that work: 0, 2".
 from __future__ import annotations
 
 import glob
+import logging
 import re
 import sys
 from collections.abc import Callable
@@ -15,6 +16,8 @@ from typing import Any, Protocol
 import cv2
 
 from stylecam.errors import SourceError
+
+log = logging.getLogger(__name__)
 
 
 class Capture(Protocol):
@@ -37,6 +40,10 @@ CaptureFactory = Callable[[int | str], Capture]
 def opencv_capture(device: int | str) -> Capture:
     """Open a camera with OpenCV (V4L2 on Linux, the platform default elsewhere)."""
     backend = cv2.CAP_V4L2 if sys.platform.startswith("linux") else cv2.CAP_ANY
+    if not log.isEnabledFor(logging.DEBUG):
+        # OpenCV prints its own "[ WARN ...] can't open camera by index" lines to stderr; our error
+        # says it in one line and lists the cameras that work (--debug keeps OpenCV's diagnostics).
+        cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
     return cv2.VideoCapture(device, backend)
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import itertools
 import logging
+import os
+import sys
 import threading
 import time
 from typing import Any
@@ -11,6 +13,7 @@ from typing import Any
 import pytest
 
 from stylecam.errors import SourceError
+from stylecam.runtime.cameras import opencv_capture
 from stylecam.runtime.synthetic import SyntheticCamera, SyntheticCameraBus
 from stylecam.runtime.webcam import WebcamSource
 
@@ -149,6 +152,17 @@ def test_cameras_that_cannot_open_list_the_ones_that_work(
     with pytest.raises(SourceError, match=message):
         _source(SyntheticCameraBus(cameras), device, open_timeout=0.5)
     assert time.monotonic() - started < 5.0
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux") or os.path.exists("/dev/video63"), reason="V4L2 test")
+def test_real_opencv_open_of_a_missing_camera_prints_nothing_of_its_own(capfd: pytest.CaptureFixture[str]) -> None:
+    """OpenCV's own '[ WARN ] can't open camera by index' lines would break the one-line error."""
+    capture = opencv_capture(63)
+    try:
+        assert not capture.isOpened()
+    finally:
+        capture.release()
+    assert "WARN" not in capfd.readouterr().err
 
 
 def test_resolution_change_mid_stream_is_passed_on(caplog: pytest.LogCaptureFixture) -> None:
