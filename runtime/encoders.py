@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import logging
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -20,6 +21,11 @@ import av
 from stylecam.errors import UsageError
 
 log = logging.getLogger(__name__)
+
+# SVT-AV1 prints a 20-line banner to stderr from native code the first time an encoder opens
+# (which happens while listing the encoders that work): errors only. It reads SVT_LOG once per
+# process, so this must be set before any encoder opens; a value the user set wins.
+os.environ.setdefault("SVT_LOG", "1")
 
 # suffix -> (FFmpeg muxer, encoders to try in order)
 CONTAINERS: dict[str, tuple[str, tuple[str, ...]]] = {

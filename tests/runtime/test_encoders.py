@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pytest
 
 from stylecam.errors import UsageError
@@ -66,3 +70,17 @@ def test_nothing_works_is_an_error_not_a_crash() -> None:
 @pytest.mark.parametrize(("realtime", "preset"), [(False, "medium"), (True, "veryfast")])
 def test_live_recordings_use_a_faster_preset(realtime: bool, preset: str) -> None:
     assert choose_encoder(".mp4", 64, 48, 30.0, realtime=realtime).options["preset"] == preset
+
+
+@pytest.mark.skipif(not encoder_available("libsvtav1"), reason="this FFmpeg build has no SVT-AV1")
+def test_listing_encoders_prints_nothing_from_native_code() -> None:
+    """An unknown --codec lists the working encoders by opening each; SVT-AV1 would print a banner."""
+    code = (
+        "from stylecam.runtime.encoders import choose_encoder\n"
+        "try:\n    choose_encoder('.webm', 64, 48, 10.0, codec='libnosuch')\n"
+        "except Exception as exc:\n    print(exc)\n"
+    )
+    env = {key: value for key, value in os.environ.items() if key != "SVT_LOG"}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    assert "encoders that work:" in done.stdout and "libsvtav1" in done.stdout
+    assert done.stderr == ""
