@@ -91,9 +91,12 @@ def _refuse_other_formats(file: Path) -> None:
     with open(file, "rb") as handle:
         head = handle.read(4)
     if head.startswith(_ZIP_MAGIC) or head.startswith(_PICKLE_MAGIC):
+        # never suggest exporting a file onto itself: a checkpoint named .onnx is renamed first
+        checkpoint = f"{file.stem}.pt" if file.suffix.lower() == ".onnx" else file.name
+        rename = f"rename it to {checkpoint} and " if checkpoint != file.name else ""
         raise ModelLoadError(
             f"{file} looks like a PyTorch checkpoint, not an ONNX model; "
-            f"export it first: stylecam export {file.name} -o {file.stem}.onnx"
+            f"{rename}export it first: stylecam export {checkpoint} -o {file.stem}.onnx"
         )
 
 

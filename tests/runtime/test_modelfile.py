@@ -58,7 +58,11 @@ BROKEN: dict[str, tuple[Callable[[Path], Path], type[Exception], str]] = {
         ModelLoadError,
         "truncated or corrupt",
     ),
-    "torch checkpoint": (_torch_checkpoint, ModelLoadError, "stylecam export"),
+    "torch checkpoint": (
+        _torch_checkpoint,
+        ModelLoadError,
+        r"rename it to model\.pt and export it first: stylecam export model\.pt -o model\.onnx",
+    ),
     "empty graph": (_empty_graph, ModelLoadError, r"not an ONNX model \(no graph"),
     "graph without nodes": (_nodeless_graph, ModelLoadError, "holds no ONNX graph"),
     "opset too new": (
