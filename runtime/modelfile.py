@@ -44,8 +44,20 @@ _MAX_IR = re.compile(r"max supported IR version: (\d+)")
 
 
 @dataclass(frozen=True)
+class GraphArg:
+    """A graph input or output as the proto declares it, spelled like ORT's NodeArg."""
+
+    name: str
+    type: str  # "tensor(uint8)", "tensor(float)", ...
+    shape: tuple[int | str | None, ...]
+
+
+@dataclass(frozen=True)
 class ModelFile:
-    """A vetted ONNX file: where it is and what it declares (the graph itself stays on disk)."""
+    """A vetted ONNX file: where it is and what it declares (the graph itself stays on disk).
+
+    ``inputs``/``outputs`` are empty when the graph declares a non-tensor value (left to ORT).
+    """
 
     path: Path
     ir_version: int
@@ -53,6 +65,8 @@ class ModelFile:
     metadata_props: dict[str, str]
     producer: str
     sha256: str
+    inputs: tuple[GraphArg, ...] = ()
+    outputs: tuple[GraphArg, ...] = ()
 
     @property
     def opset(self) -> int:
@@ -69,6 +83,7 @@ def load_model_file(path: str | Path) -> ModelFile:
     check_runtime_supports(proto, source=file.name)
     check_domains(proto, source=file.name)
     _run_checker(file)
+    inputs, outputs = graph_signature(proto)
     return ModelFile(
         path=file,
         ir_version=proto.ir_version,
@@ -76,7 +91,28 @@ def load_model_file(path: str | Path) -> ModelFile:
         metadata_props={p.key: p.value for p in proto.metadata_props},
         producer=f"{proto.producer_name} {proto.producer_version}".strip(),
         sha256=file_sha256(file),
+        inputs=inputs,
+        outputs=outputs,
     )
+
+
+def _graph_arg(value: onnx.ValueInfoProto) -> GraphArg | None:
+    if not value.type.HasField("tensor_type"):
+        return None
+    tensor = value.type.tensor_type
+    kind = onnx.TensorProto.DataType.Name(tensor.elem_type).lower() if tensor.elem_type else "undefined"
+    dims = tuple(d.dim_value if d.HasField("dim_value") else (d.dim_param or None) for d in tensor.shape.dim)
+    return GraphArg(value.name, f"tensor({kind})", dims)
+
+
+def graph_signature(proto: onnx.ModelProto) -> tuple[tuple[GraphArg, ...], tuple[GraphArg, ...]]:
+    """The graph's real inputs (initializers excluded, as ORT lists them) and outputs; empty if untyped."""
+    weights = {tensor.name for tensor in proto.graph.initializer}
+    inputs = [_graph_arg(v) for v in proto.graph.input if v.name not in weights]
+    outputs = [_graph_arg(v) for v in proto.graph.output]
+    if any(arg is None for arg in [*inputs, *outputs]):
+        return (), ()
+    return tuple(inputs), tuple(outputs)  # type: ignore[arg-type]
 
 
 def file_sha256(path: Path) -> str:

@@ -65,6 +65,12 @@ class Stylizer:
         self.model: ModelFile = load_model_file(model_path)
         name = self.model.path.name
         untrusted = K_CONTRACT not in self.model.metadata_props
+        if self.model.inputs:
+            # A wrong signature is refused from the file itself, before the probe and the session
+            # (seconds on a GPU) are spent on it; the session's own signature is checked below.
+            props = self.model.metadata_props
+            early = None if untrusted else ModelMetadata.from_props(props, source=name)
+            inspect_io(self.model.inputs, self.model.outputs, metadata=early, source=name)
         if self.config.probe == "always" or (self.config.probe == "auto" and untrusted):
             probe_model(self.model.path)
         self._session, self._plan = create_session(self.model, self.config)

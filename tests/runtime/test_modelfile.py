@@ -7,10 +7,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 import onnx
+import onnxruntime as ort
 import pytest
 from onnx import TensorProto
 
 from stylecam.errors import InputError, ModelLoadError
+from stylecam.runtime import stylizer as stylizer_module
+from stylecam.runtime.config import RuntimeConfig
 from stylecam.runtime.modelfile import load_model_file
 from stylecam.runtime.stylizer import Stylizer
 from tests.runtime.conftest import FAST
@@ -133,6 +136,34 @@ def test_wrong_signature_names_expected_and_actual(tmp_path: Path, case: str) ->
     with pytest.raises(ModelLoadError, match=actual) as caught:
         Stylizer(path, FAST)
     assert "expected uint8 [N, H, W, 3] BGR" in str(caught.value) and "float32 [N, 3, H, W] RGB" in str(caught.value)
+
+
+def test_wrong_signature_is_refused_before_probe_and_session(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = make_signature_model(tmp_path / "f64.onnx", elem=TensorProto.DOUBLE, shape=["N", "H", "W", 3])
+
+    def forbidden(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a model refused from its own file needs no probe and no session")
+
+    monkeypatch.setattr(stylizer_module, "create_session", forbidden)
+    monkeypatch.setattr(stylizer_module, "probe_model", forbidden)
+    with pytest.raises(ModelLoadError, match=r"'x' float64 \[N, H, W, 3\]; expected uint8"):
+        Stylizer(path, RuntimeConfig(probe="auto"))
+
+
+def _initializer_listed_as_input(path: Path) -> Path:
+    model = onnx.load(str(make_contract_model(path, op="conv")))
+    weights = next(t for t in model.graph.initializer if t.name == "w")
+    model.graph.input.append(onnx.helper.make_tensor_value_info("w", weights.data_type, list(weights.dims)))
+    onnx.save(model, str(path))
+    return path
+
+
+def test_file_signature_is_what_onnxruntime_reports(tmp_path: Path, conv_model: Path, legacy_model: Path) -> None:
+    for path in (conv_model, legacy_model, _initializer_listed_as_input(tmp_path / "old_style.onnx")):
+        model = load_model_file(path)
+        session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        for declared, reported in ((model.inputs, session.get_inputs()), (model.outputs, session.get_outputs())):
+            assert [(a.name, a.type, list(a.shape)) for a in declared] == [(a.name, a.type, a.shape) for a in reported]
 
 
 def test_two_inputs_are_refused(tmp_path: Path) -> None:
