@@ -35,9 +35,9 @@ def check_output_path(target: str | os.PathLike[str], *, inputs: Sequence[str | 
         if blocker is not None and not blocker.is_dir():
             raise OutputError(f"output folder {parent} cannot exist: {blocker} is a file; choose another output path")
         raise OutputError(f"output folder {parent} does not exist; create it first (mkdir -p {parent})")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise OutputError(f"output folder {parent} is not writable; choose another output path")
     why = _cannot_create_in(parent)
+    if not os.access(parent, os.W_OK | os.X_OK):
+        why = why or "permission denied"
     if why:
         raise OutputError(f"output folder {parent} is not writable ({why}); choose another output path")
     if path.exists() and not os.access(path, os.W_OK):
