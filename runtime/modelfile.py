@@ -100,7 +100,10 @@ def _graph_arg(value: onnx.ValueInfoProto) -> GraphArg | None:
     if not value.type.HasField("tensor_type"):
         return None
     tensor = value.type.tensor_type
-    kind = onnx.TensorProto.DataType.Name(tensor.elem_type).lower() if tensor.elem_type else "undefined"
+    try:
+        kind = onnx.TensorProto.DataType.Name(tensor.elem_type).lower()
+    except ValueError:  # a number no ONNX version defines (a damaged or crafted file)
+        kind = f"unknown type {tensor.elem_type}"
     dims = tuple(d.dim_value if d.HasField("dim_value") else (d.dim_param or None) for d in tensor.shape.dim)
     return GraphArg(value.name, f"tensor({kind})", dims)
 

@@ -52,6 +52,13 @@ def _checker_failure(path: Path) -> Path:
     return path
 
 
+def _unknown_element_type(path: Path) -> Path:
+    model = onnx.load(str(make_contract_model(path, op="invert")))
+    model.graph.input[0].type.tensor_type.elem_type = 1000  # no ONNX version defines it (found by fuzzing)
+    onnx.save(model, str(path))
+    return path
+
+
 BROKEN: dict[str, tuple[Callable[[Path], Path], type[Exception], str]] = {
     "missing": (lambda p: p, InputError, "does not exist"),
     "empty": (lambda p: (p.write_bytes(b""), p)[1], InputError, "empty"),
@@ -68,6 +75,7 @@ BROKEN: dict[str, tuple[Callable[[Path], Path], type[Exception], str]] = {
     ),
     "empty graph": (_empty_graph, ModelLoadError, r"not an ONNX model \(no graph"),
     "graph without nodes": (_nodeless_graph, ModelLoadError, "holds no ONNX graph"),
+    "unknown element type": (_unknown_element_type, ModelLoadError, r"'frames' unknown type 1000 \[N, H, W, 3\]"),
     "opset too new": (
         lambda p: make_contract_model(p, opset=99),
         ModelLoadError,
