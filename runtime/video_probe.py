@@ -122,7 +122,7 @@ def inspect_video(source: str) -> VideoInfo:
         declared = float(stream.average_rate) if stream.average_rate else None
         timing = settle_timing(declared, measured, stream.frames or None, duration, _is_vfr(stamps))
         fmt = first.format
-        audio = container.streams.audio[0].codec_context.name if container.streams.audio else ""
+        audio = _audio_codec(container)
         depth = max((c.bits for c in fmt.components), default=8)
         gray = len([c for c in fmt.components if not c.is_alpha]) == 1
         width, height = (first.height, first.width) if first.rotation % 180 else (first.width, first.height)
@@ -147,6 +147,12 @@ def inspect_video(source: str) -> VideoInfo:
             variable_frame_rate=timing.variable,
             notes=timing.notes,
         )
+
+
+def _audio_codec(container: av.container.InputContainer) -> str:
+    """The first audio stream's codec name; "" when there is none or FFmpeg knows no codec for it."""
+    context = container.streams.audio[0].codec_context if container.streams.audio else None
+    return context.name if context is not None else ""
 
 
 def _first_frame_and_stamps(

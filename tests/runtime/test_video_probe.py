@@ -172,3 +172,15 @@ def test_settle_timing(
         assert timing.notes == ()
     else:
         assert any(note in line for line in timing.notes)
+
+
+def test_audio_stream_without_a_known_codec_counts_as_no_audio() -> None:
+    """A damaged header can leave an audio stream FFmpeg has no codec for (found by fuzzing)."""
+    from types import SimpleNamespace
+
+    from stylecam.runtime.video_probe import _audio_codec
+
+    unknown = SimpleNamespace(streams=SimpleNamespace(audio=[SimpleNamespace(codec_context=None)]))
+    known = SimpleNamespace(streams=SimpleNamespace(audio=[SimpleNamespace(codec_context=SimpleNamespace(name="aac"))]))
+    silent = SimpleNamespace(streams=SimpleNamespace(audio=[]))
+    assert [_audio_codec(c) for c in (unknown, known, silent)] == ["", "aac", ""]
