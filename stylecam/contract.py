@@ -101,8 +101,13 @@ class ModelMetadata:
             opset = int(props.get(K_OPSET, "0") or 0)
             pixel = json.loads(props[K_PIXEL_CONTRACT])
             config = json.loads(props.get(K_MODEL_CONFIG, "{}") or "{}")
-        except (ValueError, TypeError) as exc:
+        except (ValueError, TypeError, RecursionError) as exc:  # RecursionError: absurdly nested JSON
             raise ModelLoadError(f"{source} has malformed stylecam metadata ({exc}); re-export it") from exc
+        if not isinstance(pixel, dict) or not isinstance(config, dict):
+            raise ModelLoadError(
+                f"{source} has malformed stylecam metadata (pixel contract and model config must be JSON objects); "
+                "re-export it"
+            )
         if version > CONTRACT_VERSION:
             raise ModelLoadError(
                 f"{source} uses stylecam model contract {version}, newer than this stylecam runs "

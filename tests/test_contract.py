@@ -6,6 +6,8 @@ from stylecam.contract import (
     CONTRACT_VERSION,
     INPUT_NAME,
     K_CONTRACT,
+    K_MODEL_CONFIG,
+    K_PIXEL_CONTRACT,
     K_STRIDE,
     PIXEL_CONTRACT,
     ModelMetadata,
@@ -37,8 +39,18 @@ def test_newer_contract_says_upgrade() -> None:
         ModelMetadata.from_props(props)
 
 
-def test_malformed_values() -> None:
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        (K_STRIDE, "four"),
+        (K_PIXEL_CONTRACT, "{"),
+        (K_PIXEL_CONTRACT, "[1, 2]"),
+        (K_MODEL_CONFIG, '"a string"'),
+        (K_MODEL_CONFIG, "[" * 5000 + "]" * 5000),  # nested past Python's recursion limit (found by fuzzing)
+    ],
+)
+def test_malformed_values(key: str, value: str) -> None:
     props = _meta().to_props()
-    props[K_STRIDE] = "four"
-    with pytest.raises(ModelLoadError, match="malformed"):
+    props[key] = value
+    with pytest.raises(ModelLoadError, match=r"malformed stylecam metadata .*; re-export it"):
         ModelMetadata.from_props(props)
