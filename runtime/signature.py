@@ -28,6 +28,10 @@ EXPECTED = (
     "(pytorch/examples style)"
 )
 _TYPES = {"tensor(uint8)": np.uint8, "tensor(float)": np.float32, "tensor(float16)": np.float16}
+# A fixed batch or frame size is fed as declared (frames are padded or resized to it), so an
+# absurd declaration (a damaged or crafted file) would allocate terabytes: refuse it up front.
+MAX_FIXED_BATCH = 256
+MAX_FIXED_SIDE = 16384
 
 
 class NodeArgLike(Protocol):
@@ -97,7 +101,13 @@ def inspect_io(
         )
     output = _pick_output(outputs, metadata, contract, source)
     height, width = (shape[1], shape[2]) if contract == STYLECAM else (shape[2], shape[3])
-    return ModelIO(contract, arg.name, output.name, dtype, _dim(shape[0]), _dim(height), _dim(width))
+    io = ModelIO(contract, arg.name, output.name, dtype, _dim(shape[0]), _dim(height), _dim(width))
+    if (io.batch or 0) > MAX_FIXED_BATCH or max(io.height or 0, io.width or 0) > MAX_FIXED_SIDE:
+        raise ModelLoadError(
+            f"{source} has input {describe(arg)}: a fixed batch above {MAX_FIXED_BATCH} or a fixed side above "
+            f"{MAX_FIXED_SIDE} px is not a usable style model (the file is damaged or crafted); re-export it"
+        )
+    return io
 
 
 def _pick_output(

@@ -135,6 +135,18 @@ WRONG_SIGNATURES = {
     "rank 3": ({"elem": TensorProto.UINT8, "shape": ["H", "W", 3]}, r"uint8 \[H, W, 3\]"),
     "int64": ({"elem": TensorProto.INT64, "shape": [1, 3, "H", "W"]}, r"int64 \[1, 3, H, W\]"),
 }
+# fixed sizes the Stylizer would pad or resize every frame to (found by fuzzing: 10 TiB for a batch)
+ABSURD_SIGNATURES = {
+    "batch 2**31": ({"elem": TensorProto.UINT8, "shape": [2**31 - 1, "H", "W", 3]}, r"\[2147483647, H, W, 3\]"),
+    "side 10**6": ({"elem": TensorProto.FLOAT, "shape": [1, 3, 10**6, 512]}, r"\[1, 3, 1000000, 512\]"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(ABSURD_SIGNATURES))
+def test_absurd_fixed_sizes_are_refused(tmp_path: Path, case: str) -> None:
+    kwargs, actual = ABSURD_SIGNATURES[case]
+    with pytest.raises(ModelLoadError, match=actual + r".*not a usable style model .*re-export it"):
+        Stylizer(make_signature_model(tmp_path / "absurd.onnx", **kwargs), FAST)
 
 
 @pytest.mark.parametrize("case", sorted(WRONG_SIGNATURES))
