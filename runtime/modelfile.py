@@ -213,3 +213,7 @@ def _run_checker(file: Path) -> None:
                 f"{file} is newer than the installed onnx package can check ({first}); upgrade it: pip install -U onnx"
             ) from exc
         raise ModelLoadError(f"{file} fails the ONNX checker ({first}); the file is damaged, re-export it") from exc
+    except UnicodeDecodeError as exc:  # the checker's own message quotes a name that is not UTF-8
+        raise ModelLoadError(
+            f"{file} fails the ONNX checker (a name in it is not valid UTF-8); the file is damaged, re-export it"
+        ) from exc

@@ -59,6 +59,14 @@ def _unknown_element_type(path: Path) -> Path:
     return path
 
 
+def _name_not_utf8(path: Path) -> Path:
+    """A tensor name that is not UTF-8 (found by fuzzing: the checker raised UnicodeDecodeError)."""
+    data = make_contract_model(path, op="invert").read_bytes()
+    second = data.index(b"clipped", data.index(b"clipped") + 1)  # the Round node's input: now dangling
+    path.write_bytes(data[:second] + b"clip\xf3\x28d" + data[second + 7 :])
+    return path
+
+
 BROKEN: dict[str, tuple[Callable[[Path], Path], type[Exception], str]] = {
     "missing": (lambda p: p, InputError, "does not exist"),
     "empty": (lambda p: (p.write_bytes(b""), p)[1], InputError, "empty"),
@@ -75,6 +83,7 @@ BROKEN: dict[str, tuple[Callable[[Path], Path], type[Exception], str]] = {
     ),
     "empty graph": (_empty_graph, ModelLoadError, r"not an ONNX model \(no graph"),
     "graph without nodes": (_nodeless_graph, ModelLoadError, "holds no ONNX graph"),
+    "name not UTF-8": (_name_not_utf8, ModelLoadError, r"fails the ONNX checker \(a name in it is not valid UTF-8\)"),
     "unknown element type": (_unknown_element_type, ModelLoadError, r"'frames' unknown type 1000 \[N, H, W, 3\]"),
     "opset too new": (
         lambda p: make_contract_model(p, opset=99),
