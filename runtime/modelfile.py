@@ -88,12 +88,17 @@ def load_model_file(path: str | Path) -> ModelFile:
         path=file,
         ir_version=proto.ir_version,
         opsets={o.domain: o.version for o in proto.opset_import},
-        metadata_props={p.key: p.value for p in proto.metadata_props},
-        producer=f"{proto.producer_name} {proto.producer_version}".strip(),
+        metadata_props={_text(p.key): _text(p.value) for p in proto.metadata_props},
+        producer=f"{_text(proto.producer_name)} {_text(proto.producer_version)}".strip(),
         sha256=file_sha256(file),
         inputs=inputs,
         outputs=outputs,
     )
+
+
+def _text(value: str | bytes) -> str:
+    """protobuf hands back a string field that is not valid UTF-8 as bytes (a damaged file, found by fuzzing)."""
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else value
 
 
 def _graph_arg(value: onnx.ValueInfoProto) -> GraphArg | None:
@@ -105,7 +110,7 @@ def _graph_arg(value: onnx.ValueInfoProto) -> GraphArg | None:
     except ValueError:  # a number no ONNX version defines (a damaged or crafted file)
         kind = f"unknown type {tensor.elem_type}"
     dims = tuple(d.dim_value if d.HasField("dim_value") else (d.dim_param or None) for d in tensor.shape.dim)
-    return GraphArg(value.name, f"tensor({kind})", dims)
+    return GraphArg(_text(value.name), f"tensor({kind})", tuple(_text(d) if isinstance(d, bytes) else d for d in dims))
 
 
 def graph_signature(proto: onnx.ModelProto) -> tuple[tuple[GraphArg, ...], tuple[GraphArg, ...]]:

@@ -74,7 +74,9 @@ class Stylizer:
         if self.config.probe == "always" or (self.config.probe == "auto" and untrusted):
             probe_model(self.model.path)
         self._session, self._plan = create_session(self.model, self.config)
-        props = dict(self._session.get_modelmeta().custom_metadata_map)
+        # The file's own metadata_props (what ORT reports too): ORT's custom_metadata_map raises
+        # UnicodeDecodeError on a value that is not UTF-8, the vetted copy is decoded safely.
+        props = self.model.metadata_props
         declared = None if K_CONTRACT not in props else ModelMetadata.from_props(props, source=name)
         self.io: ModelIO = inspect_io(
             self._session.get_inputs(), self._session.get_outputs(), metadata=declared, source=name

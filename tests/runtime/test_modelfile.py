@@ -6,6 +6,7 @@ import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import onnx
 import onnxruntime as ort
 import pytest
@@ -209,3 +210,14 @@ def test_metadata_that_contradicts_the_graph_is_refused(tmp_path: Path) -> None:
     onnx.save(model, str(path))
     with pytest.raises(ModelLoadError, match="metadata declares input 'images'"):
         Stylizer(path, FAST)
+
+
+def test_metadata_that_is_not_utf8_is_read_safely(tmp_path: Path) -> None:
+    """protobuf hands such a string back as bytes and ORT's metadata map raises (found by fuzzing)."""
+    path = make_contract_model(tmp_path / "odd_meta.onnx", op="invert")
+    data = path.read_bytes()
+    assert data.count(b"synthetic") == 1
+    path.write_bytes(data.replace(b"synthetic", b"synth\xe5tic"))
+    with Stylizer(path, FAST) as stylizer:
+        assert stylizer.metadata.style_name == "synth\ufffdtic"
+        assert stylizer(np.full((8, 8, 3), 10, np.uint8))[0, 0, 0] == 245
