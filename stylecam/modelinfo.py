@@ -16,7 +16,7 @@ from onnx.external_data_helper import uses_external_data
 
 from stylecam.contract import ModelMetadata
 from stylecam.errors import StylecamError
-from stylecam.onnxfile import load_onnx_safely, metadata_of, props_of
+from stylecam.onnxfile import load_onnx_safely, metadata_of, props_of, proto_text
 
 # Written by stylecam export (stylecam.export.metadata); read here without importing the export side.
 K_PARAMETERS = "stylecam.parameters"
@@ -63,8 +63,12 @@ class ModelInfo:
 def _tensor_info(value: onnx.ValueInfoProto) -> TensorInfo:
     tensor = value.type.tensor_type
     dims = tuple(d.dim_param or (d.dim_value if d.HasField("dim_value") else "?") for d in tensor.shape.dim)
-    dtype = onnx.helper.tensor_dtype_to_np_dtype(tensor.elem_type).name if tensor.elem_type else "?"
-    return TensorInfo(value.name, dtype, dims)
+    try:
+        dtype = onnx.helper.tensor_dtype_to_np_dtype(tensor.elem_type).name if tensor.elem_type else "?"
+    except (KeyError, ValueError):  # a type number no ONNX version defines (found by fuzzing)
+        dtype = f"unknown type {tensor.elem_type}"
+    dims = tuple(proto_text(d) if isinstance(d, bytes) else d for d in dims)
+    return TensorInfo(proto_text(value.name), dtype, dims)
 
 
 # Ops whose float inputs are sizes/scales, not learned weights (e.g. Resize's scales).
@@ -115,7 +119,7 @@ def describe_model(path: str | os.PathLike[str]) -> ModelInfo:
         sha256=hashlib.sha256(file.read_bytes()).hexdigest(),
         ir_version=model.ir_version,
         opset=next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 0),
-        producer=f"{model.producer_name} {model.producer_version}".strip(),
+        producer=f"{proto_text(model.producer_name)} {proto_text(model.producer_version)}".strip(),
         inputs=tuple(_tensor_info(v) for v in model.graph.input),
         outputs=tuple(_tensor_info(v) for v in model.graph.output),
         parameters=parameters,

@@ -24,7 +24,7 @@ from stylecam.contract import ModelMetadata
 from stylecam.errors import ModelLoadError
 from stylecam.paths import check_input_file
 
-__all__ = ["iter_tensors", "load_onnx_safely", "metadata_of", "props_of"]
+__all__ = ["iter_tensors", "load_onnx_safely", "metadata_of", "props_of", "proto_text"]
 
 
 def _graph_tensors(graph: onnx.GraphProto) -> Iterator[onnx.TensorProto]:
@@ -115,9 +115,14 @@ def load_onnx_safely(path: str | os.PathLike[str], *, load_external_data: bool =
     return model
 
 
+def proto_text(value: str | bytes) -> str:
+    """A protobuf string field as text: one that is not valid UTF-8 comes back as bytes (a damaged file)."""
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else value
+
+
 def props_of(model: onnx.ModelProto) -> dict[str, str]:
-    """The model's ``metadata_props`` as a dict."""
-    return {prop.key: prop.value for prop in model.metadata_props}
+    """The model's ``metadata_props`` as a dict (text even where the file holds invalid UTF-8)."""
+    return {proto_text(prop.key): proto_text(prop.value) for prop in model.metadata_props}
 
 
 def metadata_of(model: onnx.ModelProto, *, source: str = "model") -> ModelMetadata:

@@ -7,12 +7,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import onnx
 import pytest
 
 from stylecam.cli import main
 from stylecam.modelinfo import describe_model
 from stylecam.train.model import count_parameters
 from tests.export.conftest import Exported, tiny_net
+from tests.runtime.onnx_builders import make_contract_model
 
 
 def test_info_text(exported: Exported, capsys: pytest.CaptureFixture[str]) -> None:
@@ -60,3 +62,20 @@ def test_info_on_bad_files(tmp_path: Path, capsys: pytest.CaptureFixture[str], c
     path.write_bytes(content)
     assert main(["info", str(path)]) == code
     assert capsys.readouterr().err.count("\n") == 1
+
+
+def _damaged_but_parsable(path: Path) -> Path:
+    """A model with a type number no ONNX defines and metadata that is not UTF-8 (both found by fuzzing)."""
+    model = onnx.load(str(make_contract_model(path, op="invert")))
+    model.graph.input[0].type.tensor_type.elem_type = 1000
+    onnx.save(model, str(path))
+    path.write_bytes(path.read_bytes().replace(b"synthetic", b"synth\xe5tic"))
+    return path
+
+
+def test_info_describes_a_damaged_model_instead_of_crashing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = _damaged_but_parsable(tmp_path / "damaged.onnx")
+    assert main(["info", str(path), "--json"]) == 0
+    described = json.loads(capsys.readouterr().out)
+    assert described["inputs"][0]["dtype"] == "unknown type 1000"
+    assert described["props"]["stylecam.style_name"] == "synth\ufffdtic"
