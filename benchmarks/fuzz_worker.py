@@ -26,7 +26,8 @@ def _say(message: dict[str, object]) -> None:
 
 def _reason(message: str) -> str:
     """The gist of an error message, for counting: no file names, numbers or details."""
-    gist = re.split(r"[;(:]", re.sub(r"\S*(case|replay)\d*\.\w+", "FILE", message))[0]
+    named = re.sub(r"\S*(case|replay)\d*\.\w+:?", "FILE", message)
+    gist = re.split(r"[;(:]", named)[0]
     return re.sub(r"\d+", "N", gist).strip()[:90]
 
 
@@ -60,11 +61,17 @@ def onnx_targets(path: str, results: dict[str, str]) -> None:
             return stylizer(frame)
 
     _attempt("stylizer", stylize, results)
-    try:
-        from stylecam.modelinfo import describe_model  # `stylecam info`, where it exists
+    try:  # `stylecam info`, where it exists: the description, as text and as JSON
+        from stylecam.info_cli import format_info
+        from stylecam.modelinfo import describe_model
     except ImportError:
         return
-    _attempt("info", lambda: describe_model(path), results)
+
+    def info() -> object:
+        described = describe_model(path)
+        return format_info(described) + json.dumps(described.to_dict())
+
+    _attempt("info", info, results)
 
 
 def video_targets(path: str, results: dict[str, str]) -> None:
