@@ -123,7 +123,7 @@ def describe_model(path: str | os.PathLike[str]) -> ModelInfo:
         inputs=tuple(_tensor_info(v) for v in model.graph.input),
         outputs=tuple(_tensor_info(v) for v in model.graph.output),
         parameters=parameters,
-        ops=dict(Counter(node.op_type for node in model.graph.node).most_common()),
+        ops=dict(Counter(proto_text(node.op_type) for node in model.graph.node).most_common()),
         external_data=any(uses_external_data(t) for t in model.graph.initializer),
         props=props,
         metadata=metadata,
