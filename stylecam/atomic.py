@@ -10,6 +10,7 @@ import contextlib
 import errno
 import logging
 import os
+import secrets
 import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -105,11 +106,9 @@ def atomic_output(
     """
     path = check_output_path(target, inputs=inputs)
     try:
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}", dir=path.parent)
+        tmp = _new_temp_file(path)
     except OSError as exc:  # the folder changed since the check (removed, remounted, filled up)
         raise OutputError(f"cannot create a file beside {path} ({exc.strerror}); choose another output path") from exc
-    os.close(fd)
-    tmp = Path(tmp_name)
     try:
         yield tmp
         if not tmp.exists() or tmp.stat().st_size == 0:
@@ -132,6 +131,22 @@ def atomic_output(
     finally:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
+
+
+def _new_temp_file(target: Path) -> Path:
+    """Create an empty ``.name.XXXX.tmp.ext`` beside ``target`` with the mode a new file gets here.
+
+    Not mkstemp: its 0o600 would survive the rename and make every output private to its owner;
+    0o666 minus the umask is what ``open()`` and other tools give a new file.
+    """
+    for _ in range(100):
+        candidate = target.with_name(f".{target.stem}.{secrets.token_hex(4)}.tmp{target.suffix}")
+        try:
+            os.close(os.open(candidate, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+        except FileExistsError:
+            continue
+        return candidate
+    raise FileExistsError(errno.EEXIST, "no free temporary name", str(target.parent))
 
 
 def _fsync(path: Path) -> None:

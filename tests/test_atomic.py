@@ -111,3 +111,14 @@ def test_read_only_filesystem_is_refused_before_work(tmp_path: Path, monkeypatch
     with pytest.raises(OutputError, match="not writable"), atomic_output(tmp_path / "out.mp4"):
         pass
     assert list(tmp_path.iterdir()) == []
+
+
+def test_output_gets_the_usual_permissions_not_private_ones(tmp_path: Path) -> None:
+    """A temp file from mkstemp is 0o600, and the rename would keep that for the user's output."""
+    umask = os.umask(0o022)
+    try:
+        with atomic_output(tmp_path / "out.txt") as tmp:
+            tmp.write_text("done")
+    finally:
+        os.umask(umask)
+    assert (tmp_path / "out.txt").stat().st_mode & 0o777 == 0o644
