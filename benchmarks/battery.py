@@ -199,6 +199,17 @@ def judge(
     return problems
 
 
+def _private_outputs(folder: Path, new: list[str]) -> list[str]:
+    """Outputs must get the permissions any new file gets here (0o666 minus the umask), not 0o600."""
+    umask = os.umask(0)
+    os.umask(umask)
+    usual = 0o666 & ~umask
+    odd = [n for n in new if (folder / n).is_file() and (folder / n).stat().st_mode & 0o777 != usual]
+    return (
+        [f"{', '.join(odd)} got mode {oct((folder / odd[0]).stat().st_mode & 0o777)}, not {oct(usual)}"] if odd else []
+    )
+
+
 def run_case(case: Case, work: Path) -> Result:
     folder = work / case.key
     folder.mkdir(parents=True)
@@ -219,6 +230,7 @@ def run_case(case: Case, work: Path) -> Result:
         before = {**{n: d for n, d in before.items()}, **{f"tiny/{n}": d for n, d in inner_before.items()}}
         after = {**outer, **{f"tiny/{n}": d for n, d in inner_after.items()}}
     problems = judge(invocation, code, out, err, before, after)
+    problems += _private_outputs(folder, sorted(set(after) - set(before)))
     if not problems and invocation.check is not None:
         problem = invocation.check(folder)
         problems += [problem] if problem else []

@@ -125,11 +125,24 @@ def camera(
     return build
 
 
-def checkpoint_case(writer: Callable[[Path, Path], object], problem: str) -> Callable:
+def checkpoint_case(writer: Callable[[Path, Path], object], problem: str, command: str = "resume") -> Callable:
+    """A bad checkpoint given to ``stylecam train --resume`` or ``stylecam export``."""
+
     def build(folder: Path) -> Invocation:
         marker = folder.parent / f"{folder.name}-RAN"
         writer(folder / "ckpt.pt", marker)
         expect = Expect(BAD_MODEL, problem, r"re-save|re-run training|train one|upgrade|re-download")
-        return Invocation(["train", "--resume", "ckpt.pt"], expect, marker=marker)
+        args = ["train", "--resume", "ckpt.pt"] if command == "resume" else ["export", "ckpt.pt", "-o", "out.onnx"]
+        return Invocation(args, expect, marker=marker)
+
+    return build
+
+
+def info_refused(writer: Callable[[Path], object], problem: str) -> Callable:
+    """A bad model given to ``stylecam info``."""
+
+    def build(folder: Path) -> Invocation:
+        writer(folder / "bad.onnx")
+        return Invocation(["info", "bad.onnx"], Expect(BAD_MODEL, problem, FIX_MODEL))
 
     return build

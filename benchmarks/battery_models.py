@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import battery_inputs as make
-from battery_build import BAD_MODEL, FIX_MODEL, Case, checkpoint_case, clip, model_refused, run_args
+from battery_build import BAD_MODEL, FIX_MODEL, Case, checkpoint_case, clip, info_refused, model_refused, run_args
 from battery_checks import Expect, Invocation
 from onnx import TensorProto
 
@@ -37,6 +37,13 @@ def _future(path: Path, _marker: Path) -> None:
 
 
 CASES: tuple[Case, ...] = (
+    Case(
+        "info-text-named-onnx",
+        2,
+        "stylecam info on a text file renamed .onnx",
+        info_refused(lambda p: p.write_text("not a model\n" * 50), r"not a (readable|valid) ONNX"),
+        quick=True,
+    ),
     Case(
         "model-float64-input",
         20,
@@ -136,6 +143,27 @@ CASES: tuple[Case, ...] = (
         27,
         "checkpoint schema version 99",
         checkpoint_case(_future, r"schema version 99"),
+        torch=True,
+    ),
+    Case(
+        "info-external-data-escape",
+        21,
+        "stylecam info on ONNX weights at ../../../etc/passwd",
+        info_refused(lambda p: make.write_external_data_model(p, "../../../etc/passwd"), r"outside the model's folder"),
+        quick=True,
+    ),
+    Case(
+        "export-pickle-trap",
+        21,
+        "stylecam export of a checkpoint carrying a code-running object",
+        checkpoint_case(make.write_torch_trap, r"pickled Python objects", command="export"),
+        torch=True,
+    ),
+    Case(
+        "export-future-checkpoint",
+        27,
+        "stylecam export of a checkpoint with schema version 99",
+        checkpoint_case(_future, r"schema version 99", command="export"),
         torch=True,
     ),
 )
