@@ -188,13 +188,11 @@ def _unsupported_stamp(ir_version: int, opset: int) -> str | None:
 def check_domains(proto: onnx.ModelProto, *, source: str) -> None:
     """Refuse nodes from custom-op domains (they need native libraries stylecam never loads)."""
     local = {(f.domain, f.name) for f in proto.functions}
-    foreign = sorted(
-        {node.domain for node in _nodes(proto.graph) if node.domain not in BUILTIN_DOMAINS}
-        - {domain for domain, _ in local}
-    )
+    domains = {_text(node.domain) for node in _nodes(proto.graph)}
+    foreign = sorted(domains - BUILTIN_DOMAINS - {_text(domain) for domain, _ in local})
     if foreign:
         raise ModelLoadError(
-            f"{source} uses custom operators from {', '.join(foreign)}, which need native plug-in libraries "
+            f"{source} uses custom operators from {', '.join(map(repr, foreign))}, which need native plug-in libraries "
             "stylecam does not load; export the model with standard ONNX operators only"
         )
 

@@ -78,9 +78,15 @@ class Stylizer:
         # UnicodeDecodeError on a value that is not UTF-8, the vetted copy is decoded safely.
         props = self.model.metadata_props
         declared = None if K_CONTRACT not in props else ModelMetadata.from_props(props, source=name)
-        self.io: ModelIO = inspect_io(
-            self._session.get_inputs(), self._session.get_outputs(), metadata=declared, source=name
-        )
+        try:
+            self.io: ModelIO = inspect_io(
+                self._session.get_inputs(), self._session.get_outputs(), metadata=declared, source=name
+            )
+        except UnicodeDecodeError as exc:  # ORT's NodeArg.shape/name on text that is not UTF-8 (found by fuzzing)
+            raise ModelLoadError(
+                f"{name} has a graph input or output whose name or dimension is not valid text; the file is damaged, "
+                "re-export it"
+            ) from exc
         self.metadata: ModelMetadata = declared or _inferred_metadata(self.io, self.model.opset)
         # Contract graphs pad any frame size themselves; other models get tiny frames scaled up.
         self._min_side = 1 if declared is not None else MIN_SIDE
@@ -205,6 +211,11 @@ class Stylizer:
             raise ModelLoadError(
                 f"{self.model.path.name} failed on a {len(batch)}x{height}x{width} input ({reason}); {fix}"
             ) from exc
+        if out.ndim != 4 or out.shape[0] != len(batch) or out.shape[3] != 3:
+            raise ModelLoadError(
+                f"{self.model.path.name} returned an output of shape {out.shape} for an input of shape "
+                f"{batch.shape}; expected (N, H, W, 3) for N frames: the model is broken, re-export it"
+            )
         if out.shape[1:3] != (height, width) or out.dtype != np.uint8:
             self._note_once(
                 "size", "the model returned %s for a %dx%d input; resizing (re-export it)", out.shape, width, height

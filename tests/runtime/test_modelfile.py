@@ -221,3 +221,49 @@ def test_metadata_that_is_not_utf8_is_read_safely(tmp_path: Path) -> None:
     with Stylizer(path, FAST) as stylizer:
         assert stylizer.metadata.style_name == "synth\ufffdtic"
         assert stylizer(np.full((8, 8, 3), 10, np.uint8))[0, 0, 0] == 245
+
+
+def _byte_edit(path: Path, old: bytes, new: bytes) -> Path:
+    data = path.read_bytes()
+    assert len(old) == len(new) and data.count(old) >= 1
+    path.write_bytes(data.replace(old, new))
+    return path
+
+
+def _empty_batch_model(path: Path) -> Path:
+    """A contract-shaped graph that returns no frames at all: Slice(frames, 0:0) on the batch axis."""
+    shape = ["N", "H", "W", 3]
+    consts = [onnx.numpy_helper.from_array(np.array([0], np.int64), name) for name in ("zero", "axis")]
+    graph = onnx.helper.make_graph(
+        [onnx.helper.make_node("Slice", ["frames", "zero", "zero", "axis"], ["stylized"])],
+        "empty_batch",
+        [onnx.helper.make_tensor_value_info("frames", TensorProto.UINT8, shape)],
+        [onnx.helper.make_tensor_value_info("stylized", TensorProto.UINT8, shape)],
+        consts,
+    )
+    model = onnx.helper.make_model(graph, opset_imports=[onnx.helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.save(model, str(path))
+    return path
+
+
+# Each was an IndexError / TypeError / UnicodeDecodeError out of the Stylizer before (found by fuzzing).
+DAMAGED_TEXT_AND_OUTPUTS = {
+    "custom domain not UTF-8": (
+        lambda p: _byte_edit(make_custom_domain_model(p), b"evil.ops", b"evil\xe5ops"),
+        r"custom operators from 'evil\ufffdops'",
+    ),
+    "dimension name not UTF-8": (
+        lambda p: _byte_edit(make_contract_model(p, shape=("batchdim", "H", "W", 3)), b"batchdim", b"batc\xe5dim"),
+        "name or dimension is not valid text; the file is damaged, re-export it",
+    ),
+    "no frames out": (_empty_batch_model, r"returned an output of shape \(0, 48, 64, 3\) for an input of shape \(1, 48, 64, 3\)"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(DAMAGED_TEXT_AND_OUTPUTS))
+def test_damaged_names_and_broken_outputs_are_model_errors(tmp_path: Path, case: str) -> None:
+    build, message = DAMAGED_TEXT_AND_OUTPUTS[case]
+    path = build(tmp_path / "damaged.onnx")
+    with pytest.raises(ModelLoadError, match=message), Stylizer(path, FAST) as stylizer:
+        stylizer(np.zeros((48, 64, 3), np.uint8))
