@@ -104,8 +104,10 @@ def _configure_logging(args: argparse.Namespace) -> None:
 
 
 def _fail(message: str, code: int) -> int:
-    # One line, no traceback: the message itself names the problem and the fix.
-    print(f"stylecam: error: {message}", file=sys.stderr)
+    # One line, no traceback: the message itself names the problem and the fix. Messages can quote
+    # text from a damaged file or a native library: keep them on one line, without control characters.
+    text = " ".join("".join(ch if ch.isprintable() or ch.isspace() else "?" for ch in message).split())
+    print(f"stylecam: error: {text}", file=sys.stderr)
     return code
 
 

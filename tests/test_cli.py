@@ -9,6 +9,7 @@ import pytest
 
 from stylecam import __version__
 from stylecam.cli import COMMANDS, main
+from stylecam.errors import ModelLoadError
 
 
 def test_version(capsys: pytest.CaptureFixture[str]) -> None:
@@ -60,3 +61,16 @@ def test_building_any_parser_never_imports_torch() -> None:
 def test_console_script_runs_as_module() -> None:
     out = subprocess.run([sys.executable, "-m", "stylecam", "--version"], capture_output=True, text=True)
     assert out.returncode == 0 and __version__ in out.stdout
+
+
+def test_an_error_quoting_damaged_text_is_still_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import stylecam.runtime.cli as run_cli
+
+    def fail(_args: object) -> int:
+        raise ModelLoadError("model.onnx uses operators from 'evil\n\x07ops';\r\nre-export it")
+
+    monkeypatch.setattr(run_cli, "run", fail)
+    assert main(["run", "--model", "model.onnx"]) == ModelLoadError.exit_code
+    assert capsys.readouterr().err == "stylecam: error: model.onnx uses operators from 'evil ?ops'; re-export it\n"
