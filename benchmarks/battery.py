@@ -289,7 +289,14 @@ def main(argv: list[str] | None = None) -> int:
         + (f", {len(results) - len(ran)} skipped" if len(ran) < len(results) else "")
     )
     args.json.parent.mkdir(parents=True, exist_ok=True)
-    summary = {"passed": passed, "ran": len(ran), "total": len(results), "results": [asdict(r) for r in results]}
+    summary = {
+        "schema": "stylecam-battery",
+        "date": time.strftime("%Y-%m-%d %H:%M"),
+        "passed": passed,
+        "ran": len(ran),
+        "total": len(results),
+        "results": [asdict(r) for r in results],
+    }
     args.json.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     return 0 if passed == len(ran) else 1
 

@@ -268,7 +268,9 @@ def main(argv: list[str] | None = None) -> int:
         print_report(report)
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps([asdict(r) for r in reports], indent=2) + "\n", encoding="utf-8")
+        record = {"schema": "stylecam-fuzz", "date": time.strftime("%Y-%m-%d %H:%M"), "command": sys.argv[1:]}
+        record["reports"] = [asdict(r) for r in reports]
+        args.json.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
     return 1 if any(r.defects for r in reports) else 0
 
 

@@ -26,6 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 TARGETS = (ROOT / "README.md", ROOT / "benchmarks" / "README.md")
 KIND_ORDER = {"model": 0, "pipeline": 1, "latency": 2, "end-to-end": 3}
+OTHER_SCHEMAS = ("stylecam-battery", "stylecam-fuzz", "stylecam-soak")
 
 
 def load_results(folder: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -39,6 +40,8 @@ def load_results(folder: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any
         elif data.get("schema") == "stylecam-eval":
             validate_record(data, source=path.name)
             evals.append(data)
+        elif data.get("schema") in OTHER_SCHEMAS:
+            continue  # reliability results (docs/reliability.md), not tables here
         else:
             raise ValueError(f"{path.name}: unknown schema {data.get('schema')!r}")
     return runs, evals

@@ -184,7 +184,9 @@ def main(argv: list[str] | None = None) -> int:
         printer=None if args.json else show,
     )
     if args.json:
-        print(json.dumps(asdict(report), indent=2))
+        settings = {k: getattr(args, k) for k in ("minutes", "width", "height", "fps", "every", "model", "smooth")}
+        header = {"schema": "stylecam-soak", "date": time.strftime("%Y-%m-%d %H:%M"), "settings": settings}
+        print(json.dumps({**header, **asdict(report)}, indent=2))
     else:
         print(
             f"{report.frames} frames in {report.seconds:.0f} s ({report.fps:.1f} fps), {report.dropped} dropped; "
