@@ -257,7 +257,10 @@ DAMAGED_TEXT_AND_OUTPUTS = {
         lambda p: _byte_edit(make_contract_model(p, shape=("batchdim", "H", "W", 3)), b"batchdim", b"batc\xe5dim"),
         "name or dimension is not valid text; the file is damaged, re-export it",
     ),
-    "no frames out": (_empty_batch_model, r"returned an output of shape \(0, 48, 64, 3\) for an input of shape \(1, 48, 64, 3\)"),
+    "no frames out": (
+        _empty_batch_model,
+        r"returned an output of shape \(0, 48, 64, 3\) for an input of shape \(1, 48, 64, 3\)",
+    ),
 }
 
 
