@@ -59,6 +59,7 @@ class Report:
     defects: list[dict[str, object]] = field(default_factory=list)  # crash / hang / unexpected, with replay info
     cli: dict[str, int] = field(default_factory=dict)  # "exit N" -> count, for the --cli pass
     reasons: dict[str, int] = field(default_factory=dict)  # "stage: gist of the refusal" -> count
+    stray_output: list[dict[str, object]] = field(default_factory=list)  # stdout lines not from the worker
 
 
 class Worker:
@@ -68,6 +69,7 @@ class Worker:
         self.kind = kind
         self.process: subprocess.Popen[bytes] | None = None
         self._pending = b""
+        self.stray: list[str] = []  # non-JSON lines the worker printed (native libraries writing to stdout)
 
     def _line(self, deadline: float) -> bytes | None:
         """The next line from the worker; b"" when it died, None on timeout (raw reads: no hidden buffer)."""
@@ -107,7 +109,11 @@ class Worker:
                 code = process.wait()
                 self.process = None
                 return {stage: f"crash:{_signal_name(code)}"}
-            message = json.loads(line)
+            try:
+                message = json.loads(line)
+            except ValueError:  # something in the product printed to stdout: worth knowing
+                self.stray.append(line[:200].decode("utf-8", "replace"))
+                continue
             if "done" in message:
                 return message["done"]
             stage = str(message["stage"])
@@ -191,6 +197,9 @@ def fuzz(kind: str, count: int, seed: int = 0, *, timeout: float = TIMEOUT_S, cl
                 path = folder / f"case{index}{Path(name).suffix}"
                 path.write_bytes(data)
                 _record(report, index, name, mutation, worker.run(path, timeout))
+                if worker.stray:
+                    report.stray_output.append({"index": index, "mutation": mutation, "lines": worker.stray[:3]})
+                    worker.stray = []
                 if index < cli:
                     _cli_pass(report, kind, path, folder, index, mutation)
                 path.unlink()
@@ -249,6 +258,8 @@ def print_report(report: Report) -> None:
         print("  stylecam run: " + ", ".join(f"{label} x{n}" for label, n in sorted(report.cli.items())))
     for defect in report.defects:
         print(f"  DEFECT {defect}")
+    for stray in report.stray_output[:10]:
+        print(f"  STRAY STDOUT {stray}")
 
 
 def main(argv: list[str] | None = None) -> int:
