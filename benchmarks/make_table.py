@@ -69,6 +69,11 @@ def _caption(run: Mapping[str, Any]) -> str:
     )
 
 
+def _model_name(row: Mapping[str, Any]) -> str:
+    marked = row["reference"] and not row["model"].startswith("reference")
+    return row["model"] + (" (reference)" if marked else "")
+
+
 def bench_table(run: Mapping[str, Any]) -> str:
     """One run as a Markdown table, rows ordered by kind, size, then model."""
     lines = [
@@ -82,7 +87,7 @@ def bench_table(run: Mapping[str, Any]) -> str:
         ok = row["status"] == "ok"
         ratio = row.get("vs_reference")
         lines.append(
-            f"| {row['kind']} | {row['model']}{' (reference)' if row['reference'] else ''} | {row['arch'] or '–'} "
+            f"| {row['kind']} | {_model_name(row)} | {row['arch'] or '–'} "
             f"| {row['size']} | {SHORT_NAMES.get(row['provider'], row['provider']) or '–'} | {row['precision'] or '–'} "
             f"| {row['smoothing'] if row['kind'] != 'model' else '–'} | {_num(row['p50_ms'])} | {_num(row['p95_ms'])} "
             f"| {_num(row['fps'], '.2f') if ok else row['status']} | {'–' if ratio is None else f'{ratio:.2f}×'} |"

@@ -127,11 +127,13 @@ def _variants(args: argparse.Namespace, model: Path) -> list[Any]:
         if precision == "fp16":
             log.info("%s is fp16 already: --fp16 adds no rows for it", model.name)
         else:
-            variants.append(ModelVariant(ensure_fp16_twin(model, cache, precision=precision), trt_fp16=True))
+            twin = ensure_fp16_twin(model, cache, precision=precision)
+            variants.append(ModelVariant(twin, trt_fp16=True, label=f"{model.name} (fp16)"))
     if args.compare_reference:
-        variants.append(ModelVariant(ensure_reference(cache), reference=True))
+        variants.append(ModelVariant(ensure_reference(cache), reference=True, label="reference (random weights)"))
         if args.fp16:
-            variants.append(ModelVariant(ensure_reference(cache, fp16=True), reference=True, trt_fp16=True))
+            fp16 = ensure_reference(cache, fp16=True)
+            variants.append(ModelVariant(fp16, reference=True, trt_fp16=True, label="reference (random weights, fp16)"))
     return variants
 
 

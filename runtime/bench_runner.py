@@ -19,7 +19,7 @@ from stylecam.errors import StylecamError, UsageError
 from stylecam.runtime.bench_latency import bench_latency
 from stylecam.runtime.bench_pipeline import bench_end_to_end, bench_pipeline
 from stylecam.runtime.bench_report import failed_row, result_row
-from stylecam.runtime.benchmark import BenchResult, bench_model
+from stylecam.runtime.benchmark import BenchResult, bench_models_side_by_side
 from stylecam.runtime.config import SMOOTHING_MODES, RuntimeConfig
 from stylecam.runtime.hostinfo import device_name
 from stylecam.runtime.stylizer import Stylizer
@@ -50,6 +50,11 @@ class ModelVariant:
     path: Path
     reference: bool = False
     trt_fp16: bool = False  # let TensorRT build fp16 kernels (only for fp16 variants: fp32 rows stay fp32)
+    label: str = ""  # the name rows show (default: the file name)
+
+    @property
+    def name(self) -> str:
+        return self.label or self.path.name
 
 
 @dataclass(frozen=True)
@@ -136,13 +141,11 @@ def _jobs(plan: BenchPlan) -> Iterator[tuple[str, int, int]]:
 
 def _measure(kind: str, stylizer: Stylizer, width: int, height: int, plan: BenchPlan) -> BenchResult:
     counts: dict[str, Any] = {"frames": plan.frames, "warmup": plan.warmup, "max_seconds": plan.max_seconds}
-    if kind == "model":
-        return bench_model(stylizer, width, height, batch=plan.batch, **counts)
     if kind == "pipeline":
         return bench_pipeline(stylizer, width, height, smoothing=plan.smoothing, **counts)
     if kind == "latency":
         return bench_latency(stylizer, width, height, camera_fps=plan.camera_fps, smoothing=plan.smoothing, **counts)
-    assert plan.end_to_end is not None
+    assert kind == "end-to-end" and plan.end_to_end is not None
     return bench_end_to_end(stylizer, plan.end_to_end, smoothing=plan.smoothing, **counts)
 
 
@@ -155,8 +158,9 @@ def run_bench(
 ) -> list[dict[str, Any]]:
     """Measure every variant for every (kind, size) of ``plan``; returns the rows in measuring order.
 
-    The first variant is the user's model: if it cannot load, the error is raised (nothing was
-    measured yet). ``on_row`` is called after each row (progress output).
+    Model rows of all variants are timed in turn, call by call (:func:`bench_models_side_by_side`);
+    the stream kinds run one variant after the other. The first variant is the user's model: if it
+    cannot load, the error is raised (nothing was measured yet). ``on_row`` is called after each row.
     """
     if not variants:
         raise UsageError("nothing to benchmark: no model given")
@@ -164,38 +168,75 @@ def run_bench(
     with contextlib.ExitStack() as stack:
         loaded = _open_all(variants, plan, stack)
         for kind, width, height in _jobs(plan):
-            for item in loaded:
-                row = _one_row(kind, item, width, height, plan, host)
+            if kind == "model":
+                batch = _model_rows(loaded, width, height, plan, host)
+            else:
+                batch = [_stream_row(kind, item, width, height, plan, host) for item in loaded]
+            for row in batch:
                 rows.append(row)
                 if on_row is not None:
                     on_row(row)
     return rows
 
 
-def _one_row(
+def _model_rows(
+    loaded: list[_Loaded], width: int, height: int, plan: BenchPlan, host: dict[str, Any]
+) -> list[dict[str, Any]]:
+    ready = [item for item in loaded if item.stylizer is not None]
+    log.info("measuring model rows at %dx%d (%d model(s), in turn) ...", width, height, len(ready))
+    outcomes = bench_models_side_by_side(
+        [item.stylizer for item in ready if item.stylizer is not None],
+        width,
+        height,
+        frames=plan.frames,
+        warmup=plan.warmup,
+        batch=plan.batch,
+        max_seconds=plan.max_seconds,
+    )
+    by_item = {id(item): outcome for item, outcome in zip(ready, outcomes)}
+    return [_row("model", item, width, height, by_item.get(id(item)), plan, host) for item in loaded]
+
+
+def _stream_row(
     kind: str, item: _Loaded, width: int, height: int, plan: BenchPlan, host: dict[str, Any]
 ) -> dict[str, Any]:
-    name = item.variant.path.name
-    smoothing = "none" if kind == "model" else plan.smoothing
-    if item.stylizer is None:
-        return failed_row(
-            kind, name, width, height, reason=item.error, reference=item.variant.reference, smoothing=smoothing
-        )
-    where = "" if kind == "end-to-end" else f" at {width}x{height}"
-    log.info("measuring %s %s%s ...", kind, name, where)
-    try:
-        result = replace(_measure(kind, item.stylizer, width, height, plan), reference=item.variant.reference)
-    except StylecamError as exc:
-        log.warning("%s %s at %dx%d failed: %s", kind, name, width, height, exc)
-        return failed_row(
-            kind,
-            name,
-            width,
-            height,
-            reason=str(exc),
-            arch=item.stylizer.metadata.arch,
-            precision=item.stylizer.precision,
-            reference=item.variant.reference,
-            smoothing=smoothing,
-        )
-    return result_row(result, device_name=device_name(result.device, host, plan.runtime.device_id))
+    outcome: BenchResult | StylecamError | None = None
+    if item.stylizer is not None:
+        where = "" if kind == "end-to-end" else f" at {width}x{height}"
+        log.info("measuring %s %s%s ...", kind, item.variant.name, where)
+        try:
+            outcome = _measure(kind, item.stylizer, width, height, plan)
+        except StylecamError as exc:
+            outcome = exc
+    return _row(kind, item, width, height, outcome, plan, host)
+
+
+def _row(
+    kind: str,
+    item: _Loaded,
+    width: int,
+    height: int,
+    outcome: BenchResult | StylecamError | None,
+    plan: BenchPlan,
+    host: dict[str, Any],
+) -> dict[str, Any]:
+    """The row for one variant: measured, failed while measuring, or failed to load (``outcome`` None)."""
+    variant = item.variant
+    if isinstance(outcome, BenchResult):
+        extra = {**outcome.extra, "file": variant.path.name}
+        result = replace(outcome, model=variant.name, reference=variant.reference, extra=extra)
+        return result_row(result, device_name=device_name(result.device, host, plan.runtime.device_id))
+    reason = item.error if outcome is None else str(outcome)
+    log.warning("%s %s at %dx%d failed: %s", kind, variant.name, width, height, reason)
+    stylizer = item.stylizer
+    return failed_row(
+        kind,
+        variant.name,
+        width,
+        height,
+        reason=reason,
+        arch=stylizer.metadata.arch if stylizer is not None else "",
+        precision=stylizer.precision if stylizer is not None else "",
+        reference=variant.reference,
+        smoothing="none" if kind == "model" else plan.smoothing,
+    )

@@ -11,7 +11,7 @@ the providers and precision actually used, because a number without its device i
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -20,7 +20,7 @@ import numpy as np
 import numpy.typing as npt
 from tqdm import tqdm
 
-from stylecam.errors import UsageError
+from stylecam.errors import StylecamError, UsageError
 from stylecam.runtime.metrics import LatencyStats
 from stylecam.runtime.stylizer import Stylizer
 
@@ -128,35 +128,73 @@ def check_counts(width: int, height: int, frames: int, warmup: int, batch: int =
         )
 
 
-def time_calls(
-    call: Callable[[], object],
-    *,
-    frames: int,
-    warmup: int,
-    max_seconds: float | None = None,
-    clock: Callable[[], float] = time.perf_counter,
-    label: str = "bench",
-    progress: bool = False,
-) -> tuple[LatencyStats, int]:
-    """Untimed warm-up calls (see :func:`warmup_over`), then up to ``frames`` timed ones (ms).
-
-    Timing stops early once ``max_seconds`` have passed and ``MIN_TIMED`` calls are in. Returns
-    the stats and the number of warm-up calls made.
-    """
-    done, warm_start = 0, clock()
-    while not warmup_over(done, warmup, clock() - warm_start, max_seconds):
+def _warm_up(call: Callable[[], object], warmup: int, max_seconds: float | None, clock: Callable[[], float]) -> int:
+    done, started = 0, clock()
+    while not warmup_over(done, warmup, clock() - started, max_seconds):
         call()
         done += 1
-    stats = LatencyStats()
+    return done
+
+
+def bench_models_side_by_side(
+    stylizers: Sequence[Stylizer],
+    width: int,
+    height: int,
+    *,
+    frames: int = 50,
+    warmup: int = 5,
+    batch: int = 1,
+    max_seconds: float | None = None,
+    progress: bool = False,
+    clock: Callable[[], float] = time.perf_counter,
+) -> list[BenchResult | StylecamError]:
+    """Model-only rows for several models, timed in turn call by call (round robin).
+
+    Interleaving makes the models share whatever else the machine is doing, so their ratio holds
+    even when the absolute numbers drift (a shared machine, thermal throttling). Each model warms
+    up first (see :func:`warmup_over`); then rounds of one timed call per model run until
+    ``frames`` rounds, or ``max_seconds`` per model have passed with ``MIN_TIMED`` rounds in. A
+    model whose call fails gets its error in its slot and leaves the rotation.
+    """
+    check_counts(width, height, frames, warmup, batch)
+    frame = synthetic_frame(height, width)
+    inputs = np.repeat(frame[None], batch, axis=0)
+
+    def call_of(stylizer: Stylizer) -> Callable[[], object]:
+        return (lambda: stylizer(frame)) if batch == 1 else (lambda: stylizer.stylize_batch(inputs))
+
+    calls = [call_of(stylizer) for stylizer in stylizers]
+    errors: list[StylecamError | None] = [None] * len(calls)
+    warmed = [0] * len(calls)
+    for index, call in enumerate(calls):
+        try:
+            warmed[index] = _warm_up(call, warmup, max_seconds, clock)
+        except StylecamError as exc:
+            errors[index] = exc
+    stats = [LatencyStats() for _ in calls]
     started = clock()
-    for _ in tqdm(range(frames), desc=label, unit="call", disable=not progress, leave=False):
-        start = clock()
-        call()
-        end = clock()
-        stats.add((end - start) * 1000.0)
-        if max_seconds is not None and stats.count >= MIN_TIMED and end - started > max_seconds:
+    for _ in tqdm(range(frames), desc=f"model {width}x{height}", unit="round", disable=not progress, leave=False):
+        for index, call in enumerate(calls):
+            if errors[index] is None:
+                try:
+                    begin = clock()
+                    call()
+                    stats[index].add((clock() - begin) * 1000.0)
+                except StylecamError as exc:
+                    errors[index] = exc
+        active = [s.count for s, e in zip(stats, errors) if e is None]
+        if not active or (
+            max_seconds is not None and min(active) >= MIN_TIMED and _past(clock, started, max_seconds * len(active))
+        ):
             break
-    return stats, done
+    return [
+        error or make_result(stylizer, "model", width, height, stat, warmup=warm, batch=batch)
+        for stylizer, stat, warm, error in zip(stylizers, stats, warmed, errors)
+    ]
+
+
+def _past(clock: Callable[[], float], started: float, seconds: float) -> bool:
+    return clock() - started > seconds
 
 
 def bench_model(
@@ -175,21 +213,24 @@ def bench_model(
 
     Args:
         max_seconds: stop timing after this many seconds (at least ``MIN_TIMED`` calls are kept).
+
+    Raises:
+        StylecamError: the model failed on this input (out of memory, unsupported size).
     """
-    check_counts(width, height, frames, warmup, batch)
-    frame = synthetic_frame(height, width)
-    inputs = np.repeat(frame[None], batch, axis=0)
-    call = (lambda: stylizer(frame)) if batch == 1 else (lambda: stylizer.stylize_batch(inputs))
-    stats, warmed = time_calls(
-        call,
+    (result,) = bench_models_side_by_side(
+        [stylizer],
+        width,
+        height,
         frames=frames,
         warmup=warmup,
+        batch=batch,
         max_seconds=max_seconds,
-        clock=clock,
-        label=f"model {width}x{height}",
         progress=progress,
+        clock=clock,
     )
-    return make_result(stylizer, "model", width, height, stats, warmup=warmed, batch=batch)
+    if isinstance(result, StylecamError):
+        raise result
+    return result
 
 
 def make_result(

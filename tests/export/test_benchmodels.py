@@ -65,7 +65,7 @@ def test_fp16_rows_measure_a_converted_twin(exported: Exported, tmp_path: Path) 
     rows = json.loads(out.read_text())["rows"]
     assert [row["precision"] for row in rows] == ["fp32", "fp16"] and all(row["status"] == "ok" for row in rows)
     twin = fp16_twin_path(Path(model), tmp_path)
-    assert twin.is_file() and rows[1]["model"] == twin.name
+    assert twin.is_file() and rows[1]["extra"]["file"] == twin.name and rows[1]["model"] == f"{model.name} (fp16)"
     photo = make_photo(40, 56)
     with Stylizer(model, FAST) as fp32, Stylizer(twin, FAST) as fp16:
         difference = np.abs(fp32(photo).astype(int) - fp16(photo).astype(int))

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from stylecam.errors import UsageError
+from stylecam.errors import ModelLoadError, UsageError
 from stylecam.runtime.bench_latency import bench_latency
 from stylecam.runtime.bench_pipeline import bench_end_to_end
 from stylecam.runtime.bench_report import (
@@ -23,7 +23,7 @@ from stylecam.runtime.bench_report import (
     validate_run,
 )
 from stylecam.runtime.bench_runner import BenchPlan, ModelVariant, parse_size, run_bench
-from stylecam.runtime.benchmark import PanningScene, bench_model, warmup_over
+from stylecam.runtime.benchmark import BenchResult, PanningScene, bench_model, bench_models_side_by_side, warmup_over
 from stylecam.runtime.config import RuntimeConfig
 from stylecam.runtime.hostinfo import cpu_model, device_name, gpus, host_info
 from stylecam.runtime.stylizer import Stylizer
@@ -246,3 +246,30 @@ def test_slow_frames_shorten_warmup_and_timing(conv_model: Path) -> None:
     with Stylizer(conv_model, FAST) as stylizer:
         row = bench_model(stylizer, 40, 32, frames=50, warmup=5, max_seconds=20.0, clock=lambda: float(next(ticks)))
     assert row.warmup == 1 and row.frames == 5 and row.p50_ms == pytest.approx(10_000.0)
+
+
+class _Recorded:
+    """A Stylizer that logs its calls in ``log`` and fails from call ``fail_at`` on (if given)."""
+
+    def __init__(self, stylizer: Stylizer, name: str, log: list[str], fail_at: int | None = None) -> None:
+        self._stylizer, self._name, self._log, self._fail_at = stylizer, name, log, fail_at
+
+    def __call__(self, frame: np.ndarray) -> np.ndarray:
+        self._log.append(self._name)
+        if self._fail_at is not None and self._log.count(self._name) >= self._fail_at:
+            raise ModelLoadError("out of memory: lower --max-pixels")
+        return self._stylizer(frame)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stylizer, name)
+
+
+def test_models_are_timed_in_turn_and_a_failure_leaves_the_rotation(conv_model: Path) -> None:
+    calls: list[str] = []
+    with Stylizer(conv_model, FAST) as stylizer:
+        models = [_Recorded(stylizer, "a", calls), _Recorded(stylizer, "b", calls, fail_at=4)]
+        a, b = bench_models_side_by_side(models, 40, 32, frames=6, warmup=2)  # type: ignore[arg-type]
+    assert calls[:4] == ["a", "a", "b", "b"]  # each warms up on its own first
+    assert calls[4:9] == ["a", "b", "a", "b", "a"]  # then one timed call each, in turn; b fails on its 4th
+    assert isinstance(a, BenchResult) and a.frames == 6 and a.warmup == 2
+    assert isinstance(b, ModelLoadError) and "out of memory" in str(b)
