@@ -4,8 +4,9 @@
     python benchmarks/make_table.py --write    # put them into README.md and benchmarks/README.md
     python benchmarks/make_table.py --check    # exit 1 when the READMEs are out of date
 
-The tables go between ``<!-- bench-table:begin -->`` / ``<!-- bench-table:end -->`` and
-``<!-- eval-table:begin -->`` / ``<!-- eval-table:end -->`` markers; nothing else is touched.
+The tables go between ``<!-- NAME:begin -->`` / ``<!-- NAME:end -->`` markers (``bench-table``,
+``eval-table``: the default smoothing modes side by side, one line per clip, ``eval-table-full``:
+every mode of every run); nothing else is touched.
 Every bench table is captioned with its machine, providers, date and load average.
 """
 
@@ -116,11 +117,49 @@ def eval_table(records: Iterable[Mapping[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+DEFAULT_MODES = ("none", "ema", "flow")
+
+
+def _yes_no(value: bool | None) -> str:
+    return "–" if value is None else ("yes" if value else "no")
+
+
+def eval_summary(records: Iterable[Mapping[str, Any]]) -> str:
+    """One line per clip, the default modes side by side (records without all three are left out)."""
+    lines = [
+        "| model | clip (frames, size) | source E_warp ×10⁻³ | ratio: none | ema | flow | style vs none: ema | flow "
+        "| flow meets ratio ≤ 3 / style ≤ +10 % |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for record in records:
+        rows = {row["smoothing"]: row for row in record["rows"]}
+        if not all(mode in rows for mode in DEFAULT_MODES):
+            continue
+        ratios = " | ".join(f"{rows[mode]['ratio']:.2f}" for mode in DEFAULT_MODES)
+        changes = " | ".join(
+            "–" if rows[mode]["style_change_pct"] is None else f"{rows[mode]['style_change_pct']:+.0f} %"
+            for mode in ("ema", "flow")
+        )
+        goals = record["goals"]
+        lines.append(
+            f"| {record['model']} | {record['video']} ({record['frames']}, {record['size']}) "
+            f"| {1000 * record['source_warp_error']:.3f} | {ratios} | {changes} "
+            f"| {_yes_no(goals['ratio_met'])} / {_yes_no(goals['style_met'])} |"
+        )
+    return "\n".join(lines)
+
+
 def tables(folder: Path = RESULTS) -> dict[str, str]:
-    """``{"bench-table": markdown, "eval-table": markdown}`` from the results in ``folder``."""
+    """Every generated section (``bench-table``, ``eval-table``, ``eval-table-full``) from ``folder``."""
     runs, evals = load_results(folder)
     bench = "\n\n".join(bench_table(run) for run in runs) or "*No benchmark results yet.*"
-    return {"bench-table": bench, "eval-table": eval_table(evals) if evals else "*No eval results yet.*"}
+    if not evals:
+        return {
+            "bench-table": bench,
+            "eval-table": "*No eval results yet.*",
+            "eval-table-full": "*No eval results yet.*",
+        }
+    return {"bench-table": bench, "eval-table": eval_summary(evals), "eval-table-full": eval_table(evals)}
 
 
 def replace_sections(text: str, sections: Mapping[str, str]) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
+from types import ModuleType
 
 from stylecam import __version__
 from stylecam.errors import DependencyError
@@ -36,7 +37,7 @@ def fp16_twin_path(model: Path, cache_dir: Path) -> Path:
     return Path(cache_dir) / f"{model.stem}-{file_sha256(model)[:16]}-v{__version__}-fp16.onnx"
 
 
-def _export_tools(feature: str) -> object:
+def _export_tools(feature: str) -> ModuleType:
     try:
         import torch  # noqa: F401
 
@@ -58,7 +59,7 @@ def ensure_reference(cache_dir: Path, *, fp16: bool = False) -> Path:
     tools = _export_tools("--compare-reference")
     path.parent.mkdir(parents=True, exist_ok=True)
     log.info("exporting the reference network (random weights, %s) to %s", "fp16" if fp16 else "fp32", path)
-    tools.export_reference(path, fp16=fp16)  # type: ignore[attr-defined]
+    tools.export_reference(path, fp16=fp16)
     return path
 
 
@@ -72,5 +73,5 @@ def ensure_fp16_twin(model: Path, cache_dir: Path, *, precision: str) -> Path:
     tools = _export_tools("--fp16")
     path.parent.mkdir(parents=True, exist_ok=True)
     log.info("converting %s to fp16 (cached as %s)", model.name, path)
-    tools.export_fp16_twin(model, path)  # type: ignore[attr-defined]
+    tools.export_fp16_twin(model, path)
     return path
