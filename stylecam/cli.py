@@ -9,10 +9,13 @@ This is the only place that turns :class:`StylecamError` into a message and an e
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import logging
+import signal
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from stylecam import __version__
@@ -111,6 +114,33 @@ def _fail(message: str, code: int) -> int:
     return code
 
 
+class _Interruption:
+    """SIGTERM (kill, docker stop, a scheduler) stops a command the way Ctrl-C does.
+
+    Python's default for SIGTERM ends the process on the spot: no partial file kept, a hidden
+    temporary file left beside the target. Raising KeyboardInterrupt instead runs the same clean
+    stop as Ctrl-C. Commands with their own handler (training saves first) replace it meanwhile.
+    """
+
+    def __init__(self) -> None:
+        self.cause, self.exit_code = "Ctrl-C", 130
+
+    def _handler(self, signum: int, _frame: object) -> None:
+        self.cause, self.exit_code = signal.Signals(signum).name, 128 + signum
+        raise KeyboardInterrupt
+
+    @contextlib.contextmanager
+    def on_sigterm(self) -> Iterator[None]:
+        if threading.current_thread() is not threading.main_thread():
+            yield  # signal handlers can only be installed from the main thread
+            return
+        previous = signal.signal(signal.SIGTERM, self._handler)
+        try:
+            yield
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``stylecam`` console script; returns the exit code."""
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -127,8 +157,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser(name)
     args = parser.parse_args(rest)
     _configure_logging(args)
+    stop = _Interruption()
     try:
-        return int(args._run(args) or 0)
+        with stop.on_sigterm():
+            return int(args._run(args) or 0)
     except StylecamError as exc:
         if args.debug:
             raise
@@ -136,7 +168,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         if args.debug:
             raise
-        return _fail("interrupted (Ctrl-C); nothing was left half-written", 130)
+        return _fail(f"interrupted ({stop.cause}); nothing was left half-written", stop.exit_code)
     except Exception as exc:  # a bug: say so in one line, keep the traceback for --debug
         if args.debug:
             raise

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -74,3 +77,21 @@ def test_an_error_quoting_damaged_text_is_still_one_line(
     monkeypatch.setattr(run_cli, "run", fail)
     assert main(["run", "--model", "model.onnx"]) == ModelLoadError.exit_code
     assert capsys.readouterr().err == "stylecam: error: model.onnx uses operators from 'evil ?ops'; re-export it\n"
+
+
+def test_sigterm_stops_a_command_like_ctrl_c(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """kill / docker stop: without a handler Python dies on the spot and leaves temporary files behind."""
+    import stylecam.runtime.cli as run_cli
+
+    def terminated(_args: object) -> int:
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(5)  # interrupted before this ends
+        return 0
+
+    before = signal.getsignal(signal.SIGTERM)
+    monkeypatch.setattr(run_cli, "run", terminated)
+    assert main(["run", "--model", "model.onnx"]) == 143
+    assert capsys.readouterr().err == "stylecam: error: interrupted (SIGTERM); nothing was left half-written\n"
+    assert signal.getsignal(signal.SIGTERM) is before
