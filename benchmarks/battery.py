@@ -92,7 +92,7 @@ class Result:
     verdict: str  # pass | FAIL | skip
     problems: list[str] = field(default_factory=list)
     seconds: float = 0.0
-    launcher: str = "cli"  # cli | camera (fake camera injected) | tinyfs (tiny filesystem) | interrupt (SIGINT)
+    launcher: str = "cli"  # cli | camera (fake camera injected) | tinyfs (tiny filesystem) | interrupt (a signal)
     stderr_tail: list[str] = field(default_factory=list)
 
 
@@ -127,8 +127,8 @@ def _command(invocation: Invocation, folder: Path) -> tuple[list[str], Path]:
     return stylecam, folder
 
 
-def _interrupt(process: subprocess.Popen[str], folder: Path) -> None:
-    """Send SIGINT once the conversion has written for a moment (its temp file exists)."""
+def _interrupt(process: subprocess.Popen[str], folder: Path, signum: int) -> None:
+    """Send ``signum`` once the conversion has written for a moment (its temp file exists)."""
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and process.poll() is None:
         if any(p.name.startswith(".out.") and ".tmp" in p.name for p in folder.iterdir()):
@@ -136,7 +136,7 @@ def _interrupt(process: subprocess.Popen[str], folder: Path) -> None:
             break
         time.sleep(0.05)
     if process.poll() is None:
-        process.send_signal(signal.SIGINT)
+        process.send_signal(signum)
 
 
 def execute(invocation: Invocation, folder: Path) -> tuple[int | None, str, str]:
@@ -146,7 +146,7 @@ def execute(invocation: Invocation, folder: Path) -> tuple[int | None, str, str]
     # the environment's own site-packages stay visible next to an injected PYTHONPATH
     process = subprocess.Popen(argv, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     if invocation.launcher == "interrupt":
-        _interrupt(process, folder)
+        _interrupt(process, folder, int(invocation.scenario.get("signal", signal.SIGINT)))
     try:
         out, err = process.communicate(timeout=TIMEOUT_S)
     except subprocess.TimeoutExpired:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import signal
+from collections.abc import Callable
 from pathlib import Path
 
 from battery_build import (
@@ -37,13 +39,18 @@ def readonly_fs(folder: Path) -> Invocation:
     return Invocation(args, expect, launcher="tinyfs", scenario={"size": "1m", "readonly": True})
 
 
-def ctrl_c(folder: Path) -> Invocation:
-    source = clip(folder, "long.mp4", width=320, height=240, frames=900, fps=30, gop=30)
-    (folder / "out.mp4").write_bytes(b"the previous out.mp4, which Ctrl-C must leave alone" * 10)
-    expect = Expect(130, r"interrupted", r"", one_line=False, new_files=("out.partial.mp4",))
-    return Invocation(
-        run_args(folder, source, "out.mp4"), expect, launcher="interrupt", check=playable("out.partial.mp4")
-    )
+def interrupted(signum: int, code: int, message: str) -> Callable[[Path], Invocation]:
+    """A signal mid-conversion: exit ``code``, the target untouched, what was written kept playable."""
+
+    def build(folder: Path) -> Invocation:
+        source = clip(folder, "long.mp4", width=320, height=240, frames=900, fps=30, gop=30)
+        (folder / "out.mp4").write_bytes(b"the previous out.mp4, which an interruption must leave alone" * 10)
+        expect = Expect(code, message, r"", one_line=False, new_files=("out.partial.mp4",))
+        scenario = {"signal": int(signum)}
+        check = playable("out.partial.mp4")
+        return Invocation(run_args(folder, source, "out.mp4"), expect, "interrupt", check, scenario=scenario)
+
+    return build
 
 
 CASES: tuple[Case, ...] = (
@@ -106,7 +113,14 @@ CASES: tuple[Case, ...] = (
         ),
     ),
     Case("disk-full", 16, "output on a 96 kB filesystem", disk_full, quick=True),
-    Case("ctrl-c", 17, "SIGINT mid-conversion", ctrl_c),
+    Case("ctrl-c", 17, "SIGINT mid-conversion", interrupted(signal.SIGINT, 130, r"interrupted \(Ctrl-C\)")),
+    Case(
+        "sigterm",
+        17,
+        "SIGTERM mid-conversion (kill, docker stop)",
+        interrupted(signal.SIGTERM, 143, r"(SIGTERM)"),
+        quick=True,
+    ),
     Case("output-is-input", 18, "-o names the source", output_refused("clip.mp4", r"is the input file"), quick=True),
     Case(
         "output-missing-folder",
