@@ -88,3 +88,20 @@ def test_pytorch_examples_state_dict_loads(tmp_path: Path) -> None:
     torch.save(state, path)
     _model, data = load_model(path)
     assert data["style"]["name"] == "candy" and data["origin"].startswith("pytorch/examples")
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"\x80\x02h\x01.",  # memo lookup of a key never stored: KeyError inside the unpickler
+        b"\x80\x02(t\x85.",  # tuple from an empty stack: IndexError
+        b"\x80\x02J\x01.",  # a 4-byte int cut short: struct.error
+    ],
+    ids=["memo-keyerror", "stack-indexerror", "short-struct"],
+)
+def test_damaged_pickle_streams_are_model_errors(tmp_path: Path, data: bytes) -> None:
+    """Bytes that break torch.load's unpickler in odd ways are a corrupt checkpoint, not a crash (found by fuzzing)."""
+    path = tmp_path / "damaged.pt"
+    path.write_bytes(data)
+    with pytest.raises(ModelLoadError, match="corrupt"):
+        load_checkpoint(path)
