@@ -75,4 +75,5 @@ def test_run_all_then_make_table(tmp_path: Path) -> None:
     assert "| end-to-end | tiny.onnx |" in sections["bench-table"]
     assert sections["eval-table-full"].count("| tiny.onnx | clip.mp4 (4, 64x48) |") == 4  # none, ema, flow, source
     (summary,) = [line for line in sections["eval-table"].splitlines() if line.startswith("| tiny.onnx")]
-    assert summary.startswith("| tiny.onnx | clip.mp4 (4, 64x48) |") and summary.endswith("| yes / – |")  # a stable model; no losses
+    # a stable model; no losses
+    assert summary.startswith("| tiny.onnx | clip.mp4 (4, 64x48) |") and summary.endswith("| yes / – |")

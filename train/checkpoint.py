@@ -61,7 +61,7 @@ def _read(path: Path) -> Any:
             f"checkpoint {path} contains pickled Python objects, which stylecam refuses to load "
             "(they could run code); re-save it as a plain state dict of tensors"
         ) from exc
-    except Exception as exc:  # noqa: BLE001 - damaged bytes reach torch.load's unpickler as any error type
+    except Exception as exc:  # damaged bytes reach torch.load's unpickler as any error type
         # (KeyError, IndexError, struct.error, ... found by fuzzing); none of them is a stylecam bug.
         raise ModelLoadError(
             f"checkpoint {path} is corrupt or not a PyTorch file ({type(exc).__name__}); "
