@@ -18,6 +18,11 @@ PROBE_MODES = ("auto", "always", "never")
 SMOOTHING_MODES = ("none", "ema", "flow")
 # Measured on a synthetic flickering clip with exact flow (tools/measure_smoothing.py, README).
 DEFAULT_ALPHA = {"none": 1.0, "ema": 0.5, "flow": 0.4}
+MIN_ALPHA = 0.01  # the strongest smoothing: 1% of each new frame
+# Processing resolution limits (--scale / --size): below 0.1 the strokes swallow the picture; above
+# 4x the network has no detail to add and the memory grows with the square.
+MIN_SCALE, MAX_SCALE = 0.1, 4.0
+MIN_SIDE, MAX_SIDE = 16, 16384
 
 # 3840x2160: a 4K UHD frame. Bigger frames (8K) are downscaled to this many pixels, stylized and
 # upscaled back; the network has no detail to add at 8K and would need ~4x the memory and time.
@@ -120,8 +125,56 @@ class SmoothingConfig:
         _choice("smoothing mode", self.mode, SMOOTHING_MODES)
         if self.alpha is None:
             object.__setattr__(self, "alpha", DEFAULT_ALPHA[self.mode])
-        _in_range("smoothing alpha", self.alpha, 0.01, 1.0)
+        _in_range("smoothing alpha", self.alpha, MIN_ALPHA, 1.0)
         if not isinstance(self.flow_width, int) or not 32 <= self.flow_width <= 4096:
             raise UsageError(f"flow_width must be an integer from 32 to 4096 pixels, got {self.flow_width!r}")
         _in_range("occlusion_tolerance", self.occlusion_tolerance, 0.0, 100.0)
         _in_range("scene_cut_threshold", self.scene_cut_threshold, 1.0, 255.0)
+
+    @property
+    def strength(self) -> float:
+        """How strongly frames are smoothed, 0-1: ``1 - alpha`` (what ``--smooth-strength`` sets)."""
+        assert self.alpha is not None  # set in __post_init__
+        return 0.0 if self.mode == "none" else round(1.0 - self.alpha, 6)
+
+
+def alpha_for_strength(strength: float) -> float:
+    """The smoothing ``alpha`` for a strength of 0-1 (0: off; 1: the strongest, alpha 0.01)."""
+    _in_range("smoothing strength", strength, 0.0, 1.0)
+    return max(MIN_ALPHA, round(1.0 - strength, 6))
+
+
+@dataclass(frozen=True)
+class LookConfig:
+    """How a model's output is adjusted before smoothing (numpy/OpenCV; see :mod:`stylecam.runtime.look`).
+
+    Attributes:
+        strength: blend of the stylized frame with the original, 0 (original) to 1 (stylized only).
+        preserve_color: keep the source's colours: luminance from the stylized frame, chroma from the source.
+        scale: run the model at this fraction of the frame size (0.1-4); the output keeps the frame's
+            size. Smaller means faster and bigger brush strokes.
+        size: run the model at exactly (width, height) instead; the output keeps the frame's size.
+    """
+
+    strength: float = 1.0
+    preserve_color: bool = False
+    scale: float | None = None
+    size: tuple[int, int] | None = None
+
+    def __post_init__(self) -> None:
+        _in_range("strength", self.strength, 0.0, 1.0)
+        if self.scale is not None:
+            _in_range("processing scale", self.scale, MIN_SCALE, MAX_SCALE)
+        if self.size is not None:
+            if len(self.size) != 2 or not all(isinstance(s, int) and MIN_SIDE <= s <= MAX_SIDE for s in self.size):
+                raise UsageError(
+                    f"processing size must be WIDTHxHEIGHT with sides from {MIN_SIDE} to {MAX_SIDE} px, "
+                    f"got {self.size!r}"
+                )
+            if self.scale is not None:
+                raise UsageError("give a processing scale or a processing size, not both")
+
+    @property
+    def is_identity(self) -> bool:
+        """True when the model's output is used as it is (nothing to adjust)."""
+        return self.strength == 1.0 and not self.preserve_color and self.scale is None and self.size is None

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Literal
 
 from stylecam.atomic import check_output_path
-from stylecam.errors import UsageError
+from stylecam.errors import OutputError, UsageError
 from stylecam.images import IMAGE_SUFFIXES, check_image_suffix
 from stylecam.runtime.encoders import VIDEO_SUFFIXES, muxer_for
 from stylecam.runtime.memory import available_memory_bytes
@@ -29,12 +29,16 @@ MAX_QUEUE = 8
 
 @dataclass(frozen=True)
 class OutputPlan:
-    """Where results go: a video or image file, a window, or nowhere (throughput runs)."""
+    """Where results go: a video or image file, a window, or nowhere (throughput runs).
+
+    ``preview``: a video file that is also shown in a window while it records (``stylecam live -o``).
+    """
 
     kind: OutputKind
     path: Path | None
     max_frames: int | None
     chosen_by_default: bool = False
+    preview: bool = False
 
 
 def _suffix_kind(path: Path) -> OutputKind:
@@ -61,9 +65,25 @@ def unused_path(path: Path) -> Path:
 
 
 def default_output(source: Path, style: str, kind: SourceKind) -> Path:
-    """``clip.mp4`` stylized with ``starry.onnx`` -> ``clip.starry.mp4`` beside it (never overwriting)."""
+    """``clip.mp4`` stylized with ``starry.onnx`` -> ``clip.starry.mp4`` beside it (never overwriting).
+
+    An image sequence (``frames/`` or ``frames/*.png``) gives ``frames.starry.mp4`` beside the
+    folder, or inside it when the folder is the current one.
+    """
+    if kind == "sequence":
+        folder = source if source.is_dir() else source.parent
+        if folder.resolve() == Path.cwd().resolve():
+            return unused_path(folder / f"{Path.cwd().name or 'frames'}.{style}.mp4")
+        return unused_path(folder.parent / f"{folder.resolve().name}.{style}.mp4")
     suffix = source.suffix.lower() if kind == "image" else ".mp4"
     return unused_path(source.with_name(f"{source.stem}.{style}{suffix}"))
+
+
+def refuse_existing(path: Path, *, overwrite: bool, shown: str | None = None) -> Path:
+    """OutputError "out.mp4 exists; pass --overwrite to replace it" unless ``overwrite``; returns ``path``."""
+    if path.exists() and not overwrite:
+        raise OutputError(f"{shown or path} exists; pass --overwrite to replace it")
+    return path
 
 
 def plan_output(
@@ -74,8 +94,16 @@ def plan_output(
     no_window: bool,
     max_frames: int | None,
     inputs: list[Path],
+    overwrite: bool = False,
+    preview: bool = False,
 ) -> OutputPlan:
-    """Decide and check the output for ``source`` (see the module doc); errors name the fix."""
+    """Decide and check the output for ``source`` (see the module doc); errors name the fix.
+
+    Args:
+        overwrite: an explicit ``output`` that exists may be replaced (else OutputError, exit 4).
+        preview: with no ``output``, show a window (or nothing with ``no_window``) for every kind
+            of source, as ``stylecam live`` does, instead of writing a file beside a file source.
+    """
     kind = classify_source(source)
     if output is not None:
         path = Path(output).expanduser()
@@ -85,19 +113,28 @@ def plan_output(
         if out_kind == "image" and kind != "image" and max_frames is None:
             log.info("writing one stylized frame of %s to %s (use --frames N for the N-th)", source, path)
             max_frames = 1
-        return OutputPlan(out_kind, check_output_path(path, inputs=inputs), max_frames)
-    if kind in ("camera", "stream"):
+        checked = check_output_path(path, inputs=inputs)  # "is the input file" before "exists"
+        checked = refuse_existing(checked, overwrite=overwrite, shown=output)
+        watched = preview and not no_window and out_kind == "video"
+        if watched:
+            _check_display("add --no-window to record without a window")
+        return OutputPlan(out_kind, checked, max_frames, preview=watched)
+    if kind in ("camera", "stream") or preview:
         if no_window:
             log.info("no --output and --no-window: frames are stylized and dropped (a throughput run)")
             return OutputPlan("none", None, max_frames)
-        problem = display_problem()
-        if problem is not None:
-            raise UsageError(f"{problem}; write a file with --output out.mp4, or add --no-window")
+        _check_display("write a file with --output out.mp4, or add --no-window")
         return OutputPlan("window", None, max_frames)
     path = default_output(Path(source).expanduser(), style, kind)
     log.info("no --output given: writing %s", path)
     checked = check_output_path(path, inputs=inputs)
     return OutputPlan("image" if kind == "image" else "video", checked, max_frames, chosen_by_default=True)
+
+
+def _check_display(fix: str) -> None:
+    problem = display_problem()
+    if problem is not None:
+        raise UsageError(f"{problem}; {fix}")
 
 
 def queue_size_for(width: int, height: int) -> int:

@@ -1,35 +1,29 @@
-"""Where stylized frames go: a window, an image file, nowhere (benchmarks), or a video file.
+"""Where stylized frames go: a window, an image file, nowhere (benchmarks), a video file, or both.
 
 Every sink is a context manager with ``write(frame)``, ``threaded`` (fed from the pipeline's
 writer thread, or from the main thread as GUI toolkits require) and ``stop_requested`` (the user
-pressed q/Esc or closed the window). :class:`~stylecam.runtime.video_sink.VideoFileSink` lives in
-its own module.
+pressed q/Esc or closed the window). :class:`~stylecam.runtime.video_sink.VideoFileSink` and
+:class:`~stylecam.runtime.window.WindowSink` live in their own modules.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import sys
-import time
 from collections.abc import Sequence
-from types import ModuleType, TracebackType
+from types import TracebackType
 from typing import Any
 
-import cv2
-
 from stylecam.atomic import atomic_output, check_output_path
-from stylecam.errors import UsageError
 from stylecam.images import check_image_suffix, write_image
-from stylecam.runtime.metrics import FPSMeter
 from stylecam.runtime.sources import Frame
 from stylecam.runtime.video_sink import VideoFileSink
+from stylecam.runtime.window import WindowSink, display_problem
+from stylecam.runtime.workers import FrameWriter
 
-__all__ = ["ImageSink", "NullSink", "VideoFileSink", "WindowSink", "display_problem"]
+__all__ = ["ImageSink", "NullSink", "TeeSink", "VideoFileSink", "WindowSink", "display_problem"]
 
 log = logging.getLogger(__name__)
-
-_QUIT_KEYS = {ord("q"), ord("Q"), 27}  # q, Q, Esc
 
 
 class _SinkBase:
@@ -60,66 +54,6 @@ class NullSink(_SinkBase):
         self.last = frame
 
 
-def display_problem(environ: dict[str, str] | None = None, platform: str = sys.platform) -> str | None:
-    """Why no window can be shown here (None when a display is available)."""
-    env = os.environ if environ is None else environ
-    if platform.startswith("linux") and not (env.get("DISPLAY") or env.get("WAYLAND_DISPLAY")):
-        return "no display to open a window on (DISPLAY is not set: a headless machine or an SSH session?)"
-    return None
-
-
-class WindowSink(_SinkBase):
-    """Shows frames in an OpenCV window; q or Esc (or closing the window) stops the run.
-
-    Args:
-        title: window title (the live frame rate is appended).
-        gui: the module providing OpenCV's HighGUI calls (tests pass a fake).
-    """
-
-    def __init__(self, title: str = "stylecam", *, gui: ModuleType | Any = cv2) -> None:
-        self.title = title
-        self._gui = gui
-        self._opened = False
-        self._meter = FPSMeter(window=30)
-        self._last_title = 0.0
-        self.frames = 0
-
-    def __enter__(self) -> WindowSink:
-        problem = display_problem() if self._gui is cv2 else None
-        if problem is None:
-            try:
-                self._gui.namedWindow(self.title, cv2.WINDOW_NORMAL)
-                self._opened = True
-            except cv2.error as exc:
-                problem = f"OpenCV cannot open a window ({str(exc).strip().splitlines()[-1]})"
-        if problem is not None:
-            raise UsageError(f"{problem}; write a file with --output out.mp4, or add --no-window")
-        return self
-
-    def write(self, frame: Frame) -> None:
-        self._gui.imshow(self.title, frame.image)
-        key = self._gui.waitKey(1)
-        self.frames += 1
-        if key != -1 and (key & 0xFF) in _QUIT_KEYS:
-            self.stop_requested = True
-        elif self._gui.getWindowProperty(self.title, cv2.WND_PROP_VISIBLE) < 1:
-            self.stop_requested = True  # closed with the window's own button
-        self._update_title()
-
-    def _update_title(self) -> None:
-        fps = self._meter.tick()
-        now = time.monotonic()
-        if fps > 0 and now - self._last_title >= 0.5:  # retitling every frame makes some toolkits flicker
-            self._gui.setWindowTitle(self.title, f"{self.title}: {fps:.1f} fps (q or Esc quits)")
-            self._last_title = now
-
-    def close(self) -> None:
-        if self._opened:
-            self._opened = False
-            self._gui.destroyWindow(self.title)
-            self._gui.waitKey(1)  # lets the toolkit actually remove the window
-
-
 class ImageSink(_SinkBase):
     """Writes the last frame it gets to an image file, atomically, with the source's alpha put back.
 
@@ -143,3 +77,69 @@ class ImageSink(_SinkBase):
         if exc is None and self._frame is not None:
             with atomic_output(self.target, inputs=self._inputs) as temp:
                 write_image(temp, self._frame.image, self._frame.alpha)
+
+
+class TeeSink(_SinkBase):
+    """A live recording you can watch: the window on the main thread, the file on its own writer thread.
+
+    The recorder gets every frame as the pipeline made it (the window's overlay is drawn on a copy),
+    so encoding never slows the preview; the user stops both with the window's keys.
+
+    Args:
+        window: the preview (not threaded).
+        recorder: a threaded file sink (a :class:`VideoFileSink`).
+        queue_size: frames buffered for the recorder.
+    """
+
+    def __init__(self, window: WindowSink, recorder: VideoFileSink, *, queue_size: int = 8) -> None:
+        self.window, self.recorder, self._queue_size = window, recorder, queue_size
+        self._writer: FrameWriter | None = None
+
+    @property
+    def stop_requested(self) -> bool:  # type: ignore[override]
+        return self.window.stop_requested
+
+    @property
+    def audio(self) -> Any:
+        return self.recorder.audio
+
+    @property
+    def source_complete(self) -> bool:
+        return self.recorder.source_complete
+
+    @source_complete.setter
+    def source_complete(self, value: bool) -> None:
+        self.recorder.source_complete = value
+
+    def __enter__(self) -> TeeSink:
+        self.window.__enter__()
+        try:
+            self.recorder.__enter__()
+        except BaseException:
+            self.window.close()
+            raise
+        self._writer = FrameWriter(self.recorder, self._queue_size)
+        self._writer.start()
+        return self
+
+    def write(self, frame: Frame) -> None:
+        assert self._writer is not None, "use TeeSink as a context manager"
+        self._writer.put(frame)
+        self.window.write(frame)
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> bool:
+        writer, self._writer = self._writer, None
+        try:
+            if writer is not None and exc is None:
+                try:
+                    writer.finish()  # everything queued reaches the file; a write error surfaces here
+                except BaseException as failure:
+                    self.recorder.__exit__(type(failure), failure, failure.__traceback__)  # temp file removed
+                    raise
+            elif writer is not None:
+                writer.stop()  # Ctrl-C or an error: the recorder keeps or removes what it has
+            return bool(self.recorder.__exit__(exc_type, exc, tb))
+        finally:
+            self.window.close()

@@ -1,11 +1,13 @@
 """Frame sources: what every source yields (:class:`Frame`), still images, and picking a source.
 
-Three kinds of source feed the pipeline, all iterables of :class:`Frame`:
+Four kinds of source feed the pipeline, all iterables of :class:`Frame`:
 
 * :class:`~stylecam.runtime.webcam.WebcamSource`: live; a capture thread serves the newest frame.
 * :class:`~stylecam.runtime.video_file.VideoFileSource`: files and streams; every frame, in order,
   with its timestamp.
 * :class:`ImageSource`: one still image (alpha kept aside and put back by the image sink).
+* :class:`~stylecam.runtime.sequence.ImageSequenceSource`: a folder of images or a glob pattern
+  (``frames/*.png``) played as a video at a given frame rate.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from stylecam.runtime.video_probe import is_url
 
 log = logging.getLogger(__name__)
 
-SourceKind = Literal["camera", "image", "video", "stream"]
+SourceKind = Literal["camera", "image", "video", "stream", "sequence"]
 LIVE_SCHEMES = ("rtsp://", "rtsps://", "rtmp://", "rtmps://", "udp://", "tcp://", "srt://")
 
 
@@ -44,6 +46,8 @@ class Frame:
         pts: the source timestamp in ``time_base`` units (None for cameras and images).
         time_base: the unit of ``pts``.
         alpha: an image's alpha channel, put back on the result by the image sink.
+        captured: ``time.monotonic()`` when the frame was captured (cameras) or read (files): the
+            start of the capture-to-display latency a live window shows.
     """
 
     image: npt.NDArray[np.uint8]
@@ -52,6 +56,7 @@ class Frame:
     pts: int | None = None
     time_base: Fraction | None = None
     alpha: npt.NDArray[np.uint8] | None = None
+    captured: float | None = None
 
     def with_image(self, image: npt.NDArray[np.uint8]) -> Frame:
         """The same frame (index, timestamps, alpha) with other pixels: the stylized result."""
@@ -123,7 +128,10 @@ class ImageSource:
 
 
 def classify_source(spec: str) -> SourceKind:
-    """Tell what ``--source`` names: a camera (index or /dev/videoN), a stream URL, an image or a video."""
+    """Tell what ``--source`` names: a camera (index or /dev/videoN), a stream URL, an image, a video,
+    or an image sequence (a folder, or a glob pattern such as ``frames/*.png``)."""
+    from stylecam.runtime.sequence import is_sequence
+
     text = spec.strip()
     if text.isdigit() or text.startswith("/dev/video"):
         return "camera"
@@ -131,6 +139,8 @@ def classify_source(spec: str) -> SourceKind:
         return "stream"
     if is_url(text):
         return "video"  # http(s): a file served over the network, read in order
+    if is_sequence(text):
+        return "sequence"
     if Path(text).suffix.lower() in IMAGE_SUFFIXES:
         return "image"
     return "video"
@@ -154,11 +164,16 @@ def open_source(
         info: an already probed VideoInfo for a video file (saves a second probe).
     """
     kind = classify_source(spec)
+    options = dict(camera_options or {})
+    if kind == "sequence":
+        from stylecam.runtime.sequence import DEFAULT_FPS, ImageSequenceSource
+
+        _refuse_camera_options(options, spec, kind, allowed=("fps",))
+        return ImageSequenceSource(spec, fps=options.get("fps") or DEFAULT_FPS, max_size=max_size)
     if kind == "camera":
         from stylecam.runtime.webcam import WebcamSource
 
         device: int | str = int(spec) if spec.strip().isdigit() else spec.strip()
-        options = dict(camera_options or {})
         if capture_factory is not None:
             options["capture_factory"] = capture_factory
         return WebcamSource(device, max_size=max_size, **options)
@@ -166,8 +181,12 @@ def open_source(
         return ImageSource(spec, max_size=max_size)
     from stylecam.runtime.video_file import VideoFileSource
 
-    if camera_options:
-        unused = ", ".join(f"--{key}" for key in camera_options if camera_options[key] is not None)
-        if unused:
-            raise UsageError(f"{unused} only apply to cameras; {spec} is a {kind} (use --max-size to shrink it)")
+    _refuse_camera_options(options, spec, kind)
     return VideoFileSource(spec, info=info, max_size=max_size, live=kind == "stream")
+
+
+def _refuse_camera_options(options: dict[str, Any], spec: str, kind: str, allowed: tuple[str, ...] = ()) -> None:
+    unused = ", ".join(f"--{key}" for key, value in options.items() if value is not None and key not in allowed)
+    if unused:
+        what = "cameras and image sequences" if "fps" in unused else "cameras"
+        raise UsageError(f"{unused} only apply to {what}; {spec} is a {kind} (use --max-size to shrink it)")

@@ -231,7 +231,7 @@ class WebcamSource:
                 image, seen, stamp = self._latest
                 self._unread = False
             elapsed = stamp - self._t0
-            yield Frame(image=image, index=seen, time=elapsed, pts=round(elapsed * 1000), time_base=MS)
+            yield Frame(image=image, index=seen, time=elapsed, pts=round(elapsed * 1000), time_base=MS, captured=stamp)
 
     def close(self) -> None:
         """Stop the capture thread and release the camera (waits at most ~1 s for a stuck driver)."""

@@ -9,7 +9,9 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Protocol
 
 from stylecam.errors import SourceError
@@ -45,6 +47,8 @@ class FrameReader(threading.Thread):
         frames: Iterator[Frame] = iter(self.source)
         try:
             for frame in frames:
+                if frame.captured is None:  # file sources: latency counts from when the frame was read
+                    frame = replace(frame, captured=time.monotonic())
                 if not self._put(frame):
                     return
         except BaseException as exc:  # handed to the main thread, which re-raises it

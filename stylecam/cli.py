@@ -31,7 +31,10 @@ class Command:
 # name -> module. Add a command here only once it works.
 COMMANDS: dict[str, Command] = {
     "paint": Command("stylecam.train.paint_cli", "optimisation-based style transfer of one image (Gatys)"),
-    "run": Command("stylecam.runtime.cli", "stylize a webcam live, a video file (audio kept) or an image"),
+    "live": Command("stylecam.runtime.live_cli", "stylize a webcam in a window with hotkeys (styles, smoothing, view)"),
+    "convert": Command("stylecam.runtime.convert_cli", "stylize a video file, audio kept (or an image sequence)"),
+    "image": Command("stylecam.runtime.image_cli", "stylize image files or folders, any size, transparency kept"),
+    "run": Command("stylecam.runtime.cli", "any source to any output: camera, video, image sequence or image"),
     "train": Command("stylecam.train.cli", "train a fast feed-forward style network on a folder of photos"),
     "eval": Command("stylecam.train.eval_cli", "temporal stability (warping error) and style/content loss on a video"),
     "bench": Command("stylecam.runtime.bench_cli", "measure FPS and latency of a model (p50/p95, host recorded)"),
@@ -39,8 +42,8 @@ COMMANDS: dict[str, Command] = {
     "info": Command("stylecam.info_cli", "show an exported model: metadata, inputs/outputs, opset, size, parameters"),
     "doctor": Command("stylecam.doctor_cli", "check this machine: OpenCV, PyAV encoders, ONNX Runtime, GPU, cameras"),
 }
-# `stylecam --model starry.onnx` (no subcommand) means `stylecam run --model starry.onnx`.
-DEFAULT_COMMAND = "run"
+# `stylecam --model starry.onnx` (no subcommand) means `stylecam live --model starry.onnx`.
+DEFAULT_COMMAND = "live"
 
 log = logging.getLogger("stylecam")
 
@@ -68,6 +71,17 @@ def _top_level_help() -> str:
     )
 
 
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Appends ``(default: X)`` only where it says something: not for None, False, or a help text
+    that already names its default."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        if action.default in (None, False, []) or "default" in text.lower():
+            return action.help
+        return super()._get_help_string(action)
+
+
 def build_parser(name: str) -> argparse.ArgumentParser:
     """Build the parser of one subcommand (imports only that subcommand's module)."""
     module = importlib.import_module(COMMANDS[name].module)
@@ -75,7 +89,7 @@ def build_parser(name: str) -> argparse.ArgumentParser:
         prog=f"stylecam {name}",
         description=COMMANDS[name].summary,
         parents=[_common_options()],
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=_HelpFormatter,
     )
     module.add_arguments(parser)
     parser.set_defaults(_run=module.run)

@@ -45,12 +45,9 @@ def test_image_in_image_out(tmp_path: Path, invert_model: Path, capsys: pytest.C
     assert "stylecam: 1 frame in" in capsys.readouterr().out
 
 
-def test_video_with_audio_default_command(
-    tmp_path: Path, clip: Path, invert_model: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_video_with_audio(tmp_path: Path, clip: Path, invert_model: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "out.mp4"
-    # no subcommand: `stylecam --model M ...` is `stylecam run --model M ...`
-    assert main(["--model", str(invert_model), "--source", str(clip), "--output", str(out), "--smooth", "none"]) == 0
+    assert main(["run", "--model", str(invert_model), "--source", str(clip), "-o", str(out), "--smooth", "none"]) == 0
     frames = decode_all(out)
     assert len(frames) == 12
     assert np.abs(frames[0].astype(int) - (255 - pattern(48, 64, 0).astype(int))).mean() < 12
@@ -136,7 +133,7 @@ def test_headless_machine_is_refused_before_the_camera_opens(
 ) -> None:
     monkeypatch.delenv("DISPLAY", raising=False)
     monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
-    monkeypatch.setattr("stylecam.runtime.sinks.sys.platform", "linux")
+    monkeypatch.setattr("stylecam.runtime.window.sys.platform", "linux")
     assert main(["--model", str(invert_model)]) == 2
     assert "--output out.mp4, or add --no-window" in _error_line(capsys)
     assert camera.opens == 0

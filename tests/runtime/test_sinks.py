@@ -82,7 +82,7 @@ def test_window_without_gui_support_suggests_the_alternatives() -> None:
 def test_headless_machine_is_refused_before_any_window_call(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("DISPLAY", raising=False)
     monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
-    monkeypatch.setattr("stylecam.runtime.sinks.sys.platform", "linux")
+    monkeypatch.setattr("stylecam.runtime.window.sys.platform", "linux")
     with pytest.raises(UsageError, match=r"no display to open a window on .*--no-window"):
         WindowSink().__enter__()
 

@@ -1,0 +1,193 @@
+"""Option groups shared by ``stylecam run``, ``live``, ``convert`` and ``image``, and the configs built from them.
+
+argparse only, and nothing heavy at import time: building any parser must not load onnxruntime or
+torch. Each command picks the groups that make sense for it; the values are checked here (one
+line naming the valid range) and turned into the runtime's frozen config dataclasses.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import re
+from typing import Any
+
+from stylecam.errors import UsageError
+
+log = logging.getLogger(__name__)
+
+SMOOTHING = ("none", "ema", "flow")
+PROVIDERS = ("auto", "tensorrt", "cuda", "cpu")
+VIDEO_SUFFIXES_HELP = ".mp4 .mov .mkv .webm .avi"
+_SIZE = re.compile(r"^\s*(\d+)\s*[xX]\s*(\d+)\s*$")
+
+
+def frame_size(text: str) -> tuple[int, int]:
+    """argparse type for ``WIDTHxHEIGHT`` (e.g. ``640x360``)."""
+    match = _SIZE.match(text)
+    if match is None:
+        raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT such as 640x360, got {text!r}")
+    return int(match.group(1)), int(match.group(2))
+
+
+def add_model(parser: argparse.ArgumentParser, *, several: bool = False) -> None:
+    if several:
+        parser.add_argument(
+            "--model",
+            required=True,
+            action="append",
+            metavar="PATH|NAME",
+            help="style model: an .onnx file or a bundled model name; repeat it to switch styles with n/p, "
+            "or 'all' for every bundled style",
+        )
+    else:
+        parser.add_argument(
+            "--model", required=True, metavar="PATH|NAME", help="style model: an .onnx file or a bundled model name"
+        )
+
+
+def add_overwrite(group: Any) -> None:
+    group.add_argument("--overwrite", action="store_true", help="replace an output file that already exists")
+
+
+def add_look(parser: argparse.ArgumentParser, *, video: bool = True) -> None:
+    """--strength, --preserve-color, --scale/--size, --max-size, --max-pixels (and smoothing for video)."""
+    look = parser.add_argument_group("look")
+    look.add_argument(
+        "--strength", type=float, default=1.0, metavar="S", help="blend with the original: 0 original .. 1 stylized"
+    )
+    look.add_argument(
+        "--preserve-color",
+        action="store_true",
+        help="keep the source's colours: luminance from the style, colour from the source",
+    )
+    size = look.add_mutually_exclusive_group()
+    size.add_argument(
+        "--scale",
+        type=float,
+        metavar="F",
+        help="run the model at F x the frame size (0.1-4; output keeps its size; smaller: faster, bigger strokes)",
+    )
+    size.add_argument(
+        "--size",
+        type=frame_size,
+        metavar="WxH",
+        help="run the model at exactly WxH (output keeps its size)",
+    )
+    look.add_argument(
+        "--max-size", type=int, metavar="PX", help="shrink input so its longer side is at most this (output too)"
+    )
+    look.add_argument(
+        "--max-pixels",
+        type=int,
+        default=3840 * 2160,
+        metavar="N",
+        help="bigger frames are stylized at this many pixels and scaled back (output keeps its size)",
+    )
+    if video:
+        _add_smoothing(look)
+
+
+def _add_smoothing(group: Any) -> None:
+    group.add_argument("--smooth", choices=SMOOTHING, default="flow", help="temporal smoothing against flicker")
+    group.add_argument(
+        "--smooth-strength",
+        type=float,
+        metavar="S",
+        help="0 (none) .. 1 (strongest); default: 0.6 for flow, 0.5 for ema (measured)",
+    )
+    group.add_argument(
+        "--smooth-alpha",
+        type=float,
+        metavar="A",
+        help="advanced: weight of the new frame in the blend, the same as --smooth-strength 1-A",
+    )
+
+
+def add_provider(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("execution")
+    group.add_argument("--provider", choices=PROVIDERS, default="auto", help="ONNX Runtime execution provider")
+    group.add_argument("--require-gpu", action="store_true", help="fail instead of falling back to the CPU")
+    group.add_argument(
+        "--device-id", type=int, default=0, metavar="N", help="GPU index for the CUDA/TensorRT providers"
+    )
+
+
+def add_video_output(parser: argparse.ArgumentParser) -> None:
+    video = parser.add_argument_group("video output")
+    video.add_argument(
+        "--codec", metavar="NAME", help="video encoder (default: libx264; libvpx-vp9 for .webm); fallback is named"
+    )
+    video.add_argument("--crf", type=int, default=18, metavar="N", help="quality: lower is better and bigger (0-51)")
+    video.add_argument("--no-audio", action="store_true", help="leave the source's audio out")
+    video.add_argument("--frames", type=int, metavar="N", help="stop after this many frames")
+
+
+def add_capture(parser: argparse.ArgumentParser, *, camera: bool = True) -> None:
+    group = parser.add_argument_group("capture" if camera else "image sequences")
+    if camera:
+        group.add_argument("--width", type=int, metavar="PX", help="requested camera width")
+        group.add_argument("--height", type=int, metavar="PX", help="requested camera height")
+    group.add_argument(
+        "--fps",
+        type=float,
+        metavar="FPS",
+        help="requested camera frame rate; the rate of an image sequence (default 25)",
+    )
+
+
+def check_numbers(args: argparse.Namespace) -> None:
+    """UsageError naming the flag and its range for any number out of range (only the flags present)."""
+    limits: dict[str, tuple[str, float, float]] = {
+        "--frames": ("frames", 1, float("inf")),
+        "--max-size": ("max_size", 16, 65536),
+        "--crf": ("crf", 0, 63),
+        "--width": ("width", 16, 16384),
+        "--height": ("height", 16, 16384),
+        "--fps": ("fps", 1, 1000),
+        "--strength": ("strength", 0, 1),
+        "--scale": ("scale", 0.1, 4),
+        "--smooth-strength": ("smooth_strength", 0, 1),
+        "--smooth-alpha": ("smooth_alpha", 0.01, 1),
+    }
+    for flag, (name, low, high) in limits.items():
+        value = getattr(args, name, None)
+        if value is not None and not low <= value <= high:
+            bounds = f"at least {low:g}" if high == float("inf") else f"between {low:g} and {high:g}"
+            raise UsageError(f"{flag} must be {bounds}, got {value:g}")
+    size = getattr(args, "size", None)
+    if size is not None and not all(16 <= side <= 16384 for side in size):
+        raise UsageError(f"--size sides must be between 16 and 16384 px, got {size[0]}x{size[1]}")
+    if getattr(args, "smooth_strength", None) is not None and getattr(args, "smooth_alpha", None) is not None:
+        raise UsageError("--smooth-strength and --smooth-alpha set the same thing; give one of them")
+
+
+def camera_options(args: argparse.Namespace) -> dict[str, Any] | None:
+    options = {key: getattr(args, key, None) for key in ("width", "height", "fps")}
+    return options if any(value is not None for value in options.values()) else None
+
+
+def runtime_config(args: argparse.Namespace) -> Any:
+    from stylecam.runtime.config import RuntimeConfig
+
+    return RuntimeConfig(
+        provider=args.provider, device_id=args.device_id, require_gpu=args.require_gpu, max_pixels=args.max_pixels
+    )
+
+
+def look_config(args: argparse.Namespace) -> Any:
+    from stylecam.runtime.config import LookConfig
+
+    return LookConfig(strength=args.strength, preserve_color=args.preserve_color, scale=args.scale, size=args.size)
+
+
+def smoothing_config(args: argparse.Namespace, *, still: bool = False) -> Any:
+    """The SmoothingConfig for ``--smooth``/``--smooth-strength``/``--smooth-alpha`` (``none`` for a still)."""
+    from stylecam.runtime.config import SmoothingConfig, alpha_for_strength
+
+    if still or args.smooth == "none" or args.smooth_strength == 0:
+        return SmoothingConfig(mode="none")  # strength 0 is no smoothing: skip its cost too
+    alpha = args.smooth_alpha
+    if args.smooth_strength is not None:
+        alpha = alpha_for_strength(args.smooth_strength)
+    return SmoothingConfig(mode=args.smooth, alpha=alpha)
