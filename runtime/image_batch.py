@@ -22,7 +22,7 @@ from stylecam.atomic import check_output_path
 from stylecam.errors import InputError, OutputError, StylecamError, UsageError
 from stylecam.images import IMAGE_SUFFIXES, check_image_suffix
 from stylecam.paths import check_input_file
-from stylecam.runtime.plan import default_output, refuse_existing, unused_path
+from stylecam.runtime.plan import default_output, refuse_existing
 from stylecam.runtime.sequence import is_sequence, sequence_files
 
 log = logging.getLogger(__name__)
@@ -61,7 +61,7 @@ def _output_folder(output: str | None, groups: list[str], style: str) -> Path | 
             return None  # loose files: each result beside its source
         group = Path(groups[0]).expanduser()
         base = group if group.is_dir() else group.parent
-        return unused_path(base.resolve().parent / f"{base.resolve().name}.{style}")
+        return _unused_folder(base.resolve().parent / f"{base.resolve().name}.{style}")
     folder = Path(output).expanduser()
     if folder.exists() and not folder.is_dir():
         raise UsageError(f"-o {output} is a file, but several images need a folder; give a folder name")
@@ -70,6 +70,15 @@ def _output_folder(output: str | None, groups: list[str], style: str) -> Path | 
     if not folder.parent.is_dir():
         raise OutputError(f"output folder {folder.parent} does not exist; create it first (mkdir -p {folder.parent})")
     return folder
+
+
+def _unused_folder(path: Path) -> Path:
+    """``photos.starry``, or ``photos.starry-1``, ``-2``, ...: the first name not taken (a dot is no suffix here)."""
+    candidate, number = path, 0
+    while candidate.exists():
+        number += 1
+        candidate = path.with_name(f"{path.name}-{number}")
+    return candidate
 
 
 def plan_images(specs: list[str], output: str | None, *, style: str, model: Path, overwrite: bool) -> ImageBatch:

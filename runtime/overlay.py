@@ -18,8 +18,8 @@ _PANEL_OPACITY = 0.6  # the picture stays visible behind the text
 
 
 def font_scale(height: int) -> float:
-    """Text size for a frame height: readable from 240p to 4K (0.4 at 360p, 1.2 at 2160p)."""
-    return float(np.clip(height / 1800.0, 0.35, 1.2))
+    """Text size for a frame height: readable from 240p to 4K (0.4 at 480p and below, 0.6 at 720p, 0.9 at 1080p)."""
+    return float(np.clip(height / 1200.0, 0.4, 1.6))
 
 
 def draw_panel(image: Image, lines: Sequence[str], *, corner: str = "top-left") -> Image:
@@ -27,7 +27,8 @@ def draw_panel(image: Image, lines: Sequence[str], *, corner: str = "top-left") 
 
     Args:
         image: (H, W, 3) uint8 BGR frame (not modified).
-        lines: text lines, top to bottom (empty: the copy is returned unpainted).
+        lines: text lines, top to bottom (empty: the copy is returned unpainted). A tab splits a
+            line into two aligned columns (OpenCV's font is proportional: spaces cannot align).
         corner: ``top-left``, ``top-right``, ``bottom-left`` or ``bottom-right``.
     """
     out = image.copy()
@@ -35,19 +36,27 @@ def draw_panel(image: Image, lines: Sequence[str], *, corner: str = "top-left") 
         return out
     height, width = out.shape[:2]
     scale = font_scale(height)
-    thickness = max(1, round(scale * 2))
-    sizes = [cv2.getTextSize(line, _FONT, scale, thickness)[0] for line in lines]
-    line_h = max(h for _, h in sizes) + max(4, round(8 * scale))
+    thickness = max(1, round(scale * 1.5))
+    cells = [line.split("\t", 1) for line in lines]
+
+    def measure(text: str) -> tuple[int, int]:
+        return cv2.getTextSize(text, _FONT, scale, thickness)[0]
+
+    gap = measure("  ")[0]
+    column = max((measure(cell[0])[0] + gap for cell in cells if len(cell) == 2), default=0)
+    widths = [column + measure(cell[1])[0] if len(cell) == 2 else measure(cell[0])[0] for cell in cells]
+    line_h = max(measure(line)[1] for line in lines) + max(4, round(10 * scale))
     pad = max(4, round(10 * scale))
-    box_w = min(width, max(w for w, _ in sizes) + 2 * pad)
-    box_h = min(height, line_h * len(lines) + pad)
+    box_w, box_h = min(width, max(widths) + 2 * pad), min(height, line_h * len(lines) + pad)
     left = 0 if corner.endswith("left") else width - box_w
     top = 0 if corner.startswith("top") else height - box_h
     region = out[top : top + box_h, left : left + box_w]
     region[:] = cv2.addWeighted(region, 1.0 - _PANEL_OPACITY, np.zeros_like(region), _PANEL_OPACITY, 0.0)
-    for row, line in enumerate(lines):
-        baseline = top + pad // 2 + line_h * (row + 1) - max(2, round(4 * scale))
-        cv2.putText(out, line, (left + pad, baseline), _FONT, scale, (255, 255, 255), thickness, cv2.LINE_AA)
+    for row, cell in enumerate(cells):
+        baseline = top + pad // 2 + line_h * (row + 1) - max(2, round(5 * scale))
+        for offset, text in zip((0, column), cell, strict=False):
+            origin = (left + pad + offset, baseline)
+            cv2.putText(out, text, origin, _FONT, scale, (255, 255, 255), thickness, cv2.LINE_AA)
     return out
 
 

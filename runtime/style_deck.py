@@ -77,6 +77,7 @@ class StyleDeck:
         self._loaded: dict[int, StyleModel] = {0: load(self.paths[0])}
         self._pending: _Load | None = None
         self.last_error: str | None = None  # the last failed load, for the overlay
+        self._broken: set[int] = set()
 
     # -- what is running -----------------------------------------------------------------------
     @property
@@ -110,7 +111,14 @@ class StyleDeck:
         """Ask for the next (+1) or previous (-1) style; returns what the overlay should say."""
         if len(self.paths) < 2:
             return "only one style: give --model several times to switch"
-        self.target = (self.target + delta) % len(self.paths)
+        target = self.target
+        for _ in range(len(self.paths)):
+            target = (target + delta) % len(self.paths)
+            if target not in self._broken:
+                break
+        if target == self.index and self.target == self.index:
+            return "no other style could be loaded"
+        self.target = target
         self.poll()
         return f"loading {self.paths[self.target].stem}..." if self.index != self.target else None
 
@@ -125,6 +133,7 @@ class StyleDeck:
                 self._evict(keep={self.index, pending.index})
                 changed = self._switch(pending.index) if pending.index == self.target else False
             else:
+                self._broken.add(pending.index)  # skipped from now on: one bad file must not block the others
                 self._report(pending.index, pending.error)
                 if self.target == pending.index:
                     self.target = self.index

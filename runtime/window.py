@@ -129,7 +129,7 @@ class WindowSink:
         """The info overlay's text, as drawn on the next frame."""
         if self.show_help:
             keys = WINDOW_KEYS + (self.controls.hotkeys if self.controls is not None else ())
-            return [f"{key:<8} {action}" for key, action in keys]
+            return [f"{key}\t{action}" for key, action in keys]
         lines: list[str] = []
         if self.show_info:
             latency = self.latency_ms
