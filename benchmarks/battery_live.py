@@ -27,7 +27,7 @@ FAKE_CAMERA = {"0": {"width": 160, "height": 120, "fps": 30}}
 def disk_full(folder: Path) -> Invocation:
     clip(folder, "big.mp4", width=320, height=240, frames=60, fps=30)
     (folder / "previous.mp4").write_bytes(b"an earlier result that must survive" * 20)
-    args = tiny_run(folder, "big.mp4", "--crf", "0")
+    args = tiny_run(folder, "big.mp4", "--crf", "0", "--overwrite")  # replacing it was asked for: it must survive
     expect = Expect(BAD_OUTPUT, r"disk full", r"free some space|write elsewhere", one_line=False)
     return Invocation(args, expect, launcher="tinyfs", scenario={"size": "96k", "seed": "previous.mp4"})
 
@@ -48,7 +48,8 @@ def interrupted(signum: int, code: int, message: str) -> Callable[[Path], Invoca
         expect = Expect(code, message, r"", one_line=False, new_files=("out.partial.mp4",))
         scenario = {"signal": int(signum)}
         check = playable("out.partial.mp4")
-        return Invocation(run_args(folder, source, "out.mp4"), expect, "interrupt", check, scenario=scenario)
+        args = run_args(folder, source, "out.mp4", "--overwrite")  # replacing it was asked for: it must survive
+        return Invocation(args, expect, "interrupt", check, scenario=scenario)
 
     return build
 

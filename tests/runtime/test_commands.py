@@ -259,3 +259,19 @@ def test_a_fixed_size_model_without_metadata_runs_on_any_image(
     err = capsys.readouterr().err
     assert "zoo.onnx has no stylecam metadata; running it as a float NCHW RGB 0-255 model" in err
     assert "the model only takes 16x16 frames: resizing to it and back" in err
+
+
+def test_model_all_means_every_bundled_style(
+    tmp_path: Path, clip: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from stylecam.runtime import cli_stream, models
+
+    monkeypatch.setattr(models, "models_dir", lambda: tmp_path)
+    assert main(["live", "--model", "all", "--source", str(clip), "--no-window"]) == 2
+    assert "--model all: no style models are bundled" in _error(capsys)
+    for name in ("wave", "starry"):
+        make_contract_model(tmp_path / f"{name}.onnx", op="invert")
+    assert [p.name for p in cli_stream.resolve_models(["all", str(tmp_path / "wave.onnx")])] == [
+        "starry.onnx",
+        "wave.onnx",
+    ]

@@ -213,15 +213,16 @@ def test_window_without_controls_still_quits_and_shows_fps() -> None:
 
 def test_tee_records_what_the_pipeline_made_without_the_overlay(tmp_path: Path) -> None:
     gui, target = Gui([]), tmp_path / "rec.mp4"
-    frames = [frame(index, height=180) for index in range(5)]
+    bright = [frame(index, height=180) for index in range(5)]  # bright: the overlay's dark panel shows plainly
+    frames = [item.with_image(np.clip(item.image.astype(int) + 100, 0, 255).astype(np.uint8)) for item in bright]
     with TeeSink(WindowSink(gui=gui), VideoFileSink(target, VideoInfo(width=320, height=180, fps=30.0))) as sink:
         for item in frames:
             sink.write(item)
     recorded = decode_all(target)
     assert len(recorded) == len(gui.shown) == 5
-    panel = (slice(0, 30), slice(0, 120))
+    panel = (slice(0, 20), slice(0, 40))  # inside the smallest panel ("N fps", "h: help")
     assert np.abs(recorded[4][panel].astype(int) - frames[4].image[panel]).mean() < 6  # no text in the file
-    assert np.abs(gui.shown[4][panel].astype(int) - frames[4].image[panel]).mean() > 20  # text in the window
+    assert np.abs(gui.shown[4][panel].astype(int) - frames[4].image[panel]).mean() > 30  # the panel in the window
 
 
 def test_tee_keeps_a_playable_partial_on_ctrl_c_and_closes_the_window(tmp_path: Path) -> None:
