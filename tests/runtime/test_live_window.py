@@ -170,7 +170,7 @@ def test_overlay_shows_rate_latency_style_provider_and_smoothing() -> None:
             time.sleep(0.01)
         lines = sink.overlay_lines()
     assert lines[0].endswith(" fps | latency " + lines[0].split("latency ")[1]) and float(lines[0].split()[0]) > 0
-    assert sink.latency_ms is not None and 50 <= sink.latency_ms < 1000
+    assert sink.latency_ms is not None and 50 <= sink.latency_ms < 10_000
     assert lines[1] == "style1 (1/2) | cpu" and lines[2] == "smoothing off | view stylized"
     shown, plain = gui.shown[-1], stage(frame(2, height=360).image)
     assert not np.array_equal(shown[:20, :60], plain[:20, :60])  # text panel drawn top left
@@ -233,6 +233,9 @@ def test_tee_keeps_a_playable_partial_on_ctrl_c_and_closes_the_window(tmp_path: 
     with pytest.raises(KeyboardInterrupt), TeeSink(WindowSink(gui=gui), recorder) as sink:
         for index in range(4):
             sink.write(frame(index))
+        deadline = time.monotonic() + 30
+        while recorder.frames < 1 and time.monotonic() < deadline:  # the writer thread has encoded something
+            time.sleep(0.01)
         raise KeyboardInterrupt
     assert not target.exists() and 1 <= len(decode_all(tmp_path / "rec.partial.mp4")) <= 4
     assert closed == ["stylecam"]
