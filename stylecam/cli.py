@@ -41,6 +41,12 @@ COMMANDS: dict[str, Command] = {
     "export": Command("stylecam.export.cli", "checkpoint -> checked ONNX model with metadata and a parity report"),
     "info": Command("stylecam.info_cli", "show an exported model: metadata, inputs/outputs, opset, size, parameters"),
     "doctor": Command("stylecam.doctor_cli", "check this machine: OpenCV, PyAV encoders, ONNX Runtime, GPU, cameras"),
+    "styles": Command(
+        "stylecam.runtime.styles_cli", "list the bundled style models (painting, size, parity) and how to use one"
+    ),
+    "demo": Command(
+        "stylecam.runtime.demo_cli", "paint the bundled demo clip with a bundled style (no downloads, no torch)"
+    ),
 }
 # `stylecam --model starry.onnx` (no subcommand) means `stylecam live --model starry.onnx`.
 DEFAULT_COMMAND = "live"
