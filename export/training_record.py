@@ -1,0 +1,124 @@
+"""What a training checkpoint says about how it was made, for the model card of a bundled style.
+
+The checkpoint carries the train config, the step, the style image (name, sha256, source), the
+photo folder and the network it started from; TensorBoard's event files beside it (``<stem>_logs``)
+carry wall-clock times. :func:`training_record` turns these into a plain JSON-able dict, and
+:func:`train_command` into the ``stylecam train`` command line that reproduces the schedule.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from stylecam.train.config import TrainConfig
+
+log = logging.getLogger(__name__)
+
+# TrainConfig field -> `stylecam train` flag, for the command in the model card
+FLAGS = {
+    "arch": "--arch",
+    "size": "--size",
+    "batch_size": "--batch",
+    "steps": "--steps",
+    "epochs": "--epochs",
+    "learning_rate": "--lr",
+    "content_weight": "--content-weight",
+    "style_weight": "--style-weight",
+    "tv_weight": "--tv-weight",
+    "style_norm": "--style-norm",
+    "style_size": "--style-size",
+    "content_layers": "--content-layers",
+    "style_layers": "--style-layers",
+    "amp": "--amp",
+    "seed": "--seed",
+    "freeze_encoder_steps": "--freeze-encoder-steps",
+}
+
+
+def _short(path: str, parts: int = 2) -> str:
+    """The last ``parts`` components of a local path (the rest says nothing to a reader)."""
+    pieces = Path(path).parts
+    return "/".join(pieces[-parts:]) if pieces else path
+
+
+def _flag_value(value: Any) -> str:
+    if isinstance(value, (list, tuple)):
+        return ",".join(str(v) for v in value)
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def train_command(data: dict[str, Any], *, output: str) -> str:
+    """The ``stylecam train`` command with every setting that differs from the defaults (paths shortened)."""
+    config = data.get("train_config") or {}
+    defaults = TrainConfig().__dict__
+    style = data.get("style") or {}
+    words = ["stylecam train", f"--style {_short(str(style.get('source', '?')))}"]
+    if style.get("name"):
+        words.append(f"--style-name {style['name']}")
+    words.append(f"--data {_short(str((data.get('data') or {}).get('root', '?')), 1)}")
+    words.append(f"-o {output}")
+    for field, flag in FLAGS.items():
+        value = config.get(field)
+        default = defaults.get(field)
+        if isinstance(default, tuple):
+            default = list(default)
+        if value is None or value == default:
+            continue
+        words.append(f"{flag} {_flag_value(value)}")
+    init = data.get("init") or {}
+    if init.get("checkpoint"):
+        words.append(f"--init {Path(str(init['checkpoint'])).name}")
+    return " ".join(words)
+
+
+def tensorboard_wall_time(log_dir: Path, final_step: int) -> float | None:
+    """Seconds of training recorded in the TensorBoard files of ``log_dir`` (None when they do not cover it).
+
+    Each event file is one process (a resume starts another); its span is last minus first event
+    time. The files must reach ``final_step``, or they belong to another run and say nothing.
+    """
+    try:
+        from tensorboard.backend.event_processing.event_file_loader import EventFileLoader
+    except ImportError:
+        return None
+    files = sorted(log_dir.glob("events.out.tfevents.*")) if log_dir.is_dir() else []
+    total, last_step = 0.0, -1
+    for file in files:
+        times, steps = [], []
+        for event in EventFileLoader(str(file)).Load():
+            times.append(event.wall_time)
+            steps.append(event.step)
+        if times:
+            total += max(times) - min(times)
+            last_step = max(last_step, *steps)
+    if last_step != final_step:
+        log.info("%s does not cover step %d (reaches %d): wall time not recorded", log_dir, final_step, last_step)
+        return None
+    return round(total, 1)
+
+
+def training_record(checkpoint: Path, data: dict[str, Any], *, output_name: str) -> dict[str, Any]:
+    """A JSON-able summary of the checkpoint's training (config, schedule, style, start, wall time)."""
+    config = dict(data.get("train_config") or {})
+    style = data.get("style") or {}
+    step = int(data.get("step") or 0)
+    init = data.get("init") or {}
+    return {
+        "command": train_command(data, output=output_name),
+        "arch": str(data.get("arch") or config.get("arch") or ""),
+        "config": config,
+        "step": step,
+        "images_seen": int(data.get("images_seen") or 0),
+        "init": str(init.get("style") or Path(str(init["checkpoint"])).stem) if init.get("checkpoint") else "",
+        "style_image": {
+            "file": Path(str(style.get("source", ""))).name,
+            "sha256": str(style.get("sha256", "")),
+            "size": list(style.get("size") or []),
+        },
+        "photos": int((data.get("data") or {}).get("images") or 0),
+        "world_size": int(data.get("world_size") or 1),
+        "final_losses": {k: float(v) for k, v in (data.get("losses") or {}).items()},
+        "wall_seconds": tensorboard_wall_time(checkpoint.with_name(f"{checkpoint.stem}_logs"), step),
+    }
