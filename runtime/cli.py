@@ -36,6 +36,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     io.add_argument("--no-window", action="store_true", help="no preview window for cameras and streams")
     options.add_look(parser)
     options.add_provider(parser)
+    parser.add_argument(
+        "--arch",
+        choices=("reference", "lite", "fast"),
+        help="variant of a bundled style (default: lite on a CPU, fast on a GPU, where shipped; else reference)",
+    )
     options.add_video_output(parser)
     options.add_capture(parser)
 
@@ -44,6 +49,6 @@ def run(args: argparse.Namespace) -> int:
     """Run ``stylecam run``; returns the exit code (errors are raised as StylecamError)."""
     from stylecam.runtime.cli_stream import execute, plan, resolve_models
 
-    models = resolve_models(args.model)
+    models = resolve_models(args.model, arch=args.arch, gpu=False if args.provider == "cpu" else None)
     output_plan, inputs = plan(args, models)
     return execute(args, models, output_plan, inputs)

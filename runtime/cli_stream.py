@@ -22,8 +22,12 @@ log = logging.getLogger(__name__)
 ALL_MODELS = "all"
 
 
-def resolve_models(names: str | list[str]) -> list[Path]:
-    """The model files for ``--model`` values (paths or bundled names; ``all``: every bundled style)."""
+def resolve_models(names: str | list[str], *, arch: str | None = None, gpu: bool | None = None) -> list[Path]:
+    """The model files for ``--model`` values (paths or bundled names; ``all``: every bundled style).
+
+    ``arch`` picks a variant of bundled styles and ``gpu`` says where they will run (see
+    :func:`stylecam.runtime.models.resolve_model`).
+    """
     from stylecam.runtime.models import bundled_models, resolve_model
 
     found: list[Path] = []
@@ -32,9 +36,9 @@ def resolve_models(names: str | list[str]) -> list[Path]:
             bundled = bundled_models()
             if not bundled:
                 raise UsageError("--model all: no style models are bundled with this installation; give .onnx files")
-            found += [resolve_model(model.name) for model in bundled]
+            found += [resolve_model(model.name, arch=arch, gpu=gpu) for model in bundled]
         else:
-            found.append(resolve_model(name))
+            found.append(resolve_model(name, arch=arch, gpu=gpu))
     return list(dict.fromkeys(found))  # the same model twice is one style
 
 

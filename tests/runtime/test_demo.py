@@ -86,3 +86,15 @@ def test_nothing_bundled_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 @pytest.mark.parametrize(("count", "expected"), [(118, {30, 59, 88}), (12, {3, 6, 9}), (None, {15, 30, 45})])
 def test_sheet_frames_are_spread_over_the_clip(count: int | None, expected: set[int]) -> None:
     assert sheet_indices(count) == expected
+
+
+def test_run_picks_a_bundled_variant_by_arch(setup: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # `stylecam run --model NAME --arch ...` goes through the same catalog; a path with --arch is refused
+    out = setup / "one.png"
+    cv2.imwrite(str(setup / "photo.png"), np.full((16, 20, 3), 40, np.uint8))
+    argv = ["run", "--model", "starry", "--arch", "reference", "--source", str(setup / "photo.png"), "-o", str(out)]
+    assert main([*argv, "-q"]) == 0
+    assert (cv2.imread(str(out)) == 215).all()  # the bundled invert model: 255 - 40
+    model = setup / "models" / "starry_night.onnx"
+    assert main(["run", "--model", str(model), "--arch", "lite", "--source", str(setup / "photo.png")]) == 2
+    assert "--arch picks a variant of a bundled style" in _error(capsys)
