@@ -6,6 +6,8 @@ import contextlib
 import importlib.util
 import io
 import json
+import logging
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -84,9 +86,20 @@ def packaged(tmp_path_factory: pytest.TempPathFactory) -> Packaged:
     tool.PHOTOS = root  # the bundled 512 px photos cost seconds of VGG on a CPU; one tiny photo instead
     argv = ["--models", str(models), "--dest", str(dest), "--clip", str(clip), "--frames", "5", "--require-done"]
     buffer = io.StringIO()
-    with contextlib.redirect_stdout(buffer):
+    with contextlib.redirect_stdout(buffer), _logging_restored():
         code = tool.main([*argv, "-q"])
     return Packaged(models, dest, code, buffer.getvalue())
+
+
+@contextlib.contextmanager
+def _logging_restored() -> Iterator[None]:
+    """The tool sets the stylecam logger's level (it owns its process); other tests' caplog needs it back."""
+    logger = logging.getLogger("stylecam")
+    level = logger.level
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 def test_finished_checkpoints_are_packaged_others_skipped(packaged: Packaged) -> None:
@@ -144,7 +157,8 @@ def test_rerun_is_idempotent_and_refuses_foreign_styles(packaged: Packaged, caps
     before = (model.stat().st_mtime_ns, model.read_bytes())
     _checkpoint(packaged.models / "la_muse.pt", "la_muse")  # a copyrighted painting: must never ship
     argv = ["--models", str(packaged.models), "--dest", str(packaged.dest), "--only", "starry_night", "la_muse"]
-    code = _tool().main([*argv, "-q"])
+    with _logging_restored():
+        code = _tool().main([*argv, "-q"])
     captured = capsys.readouterr()
     assert code == 1
     assert "starry_night.pt: starry_night (reference): up to date" in captured.out

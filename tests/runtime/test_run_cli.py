@@ -257,7 +257,7 @@ def test_unwritable_output_folder_is_refused(
 @pytest.mark.parametrize(
     ("args", "code", "message"),
     [
-        (["--model", "no_such_style"], 2, "unknown model 'no_such_style'; no models are bundled yet"),
+        (["--model", "no_such_style"], 2, "unknown model 'no_such_style'; bundled models: "),
         (["--model", "missing/model.onnx"], 3, "model missing/model.onnx does not exist"),
         (["--frames", "0"], 2, "--frames must be at least 1, got 0"),
         (["--max-size", "4"], 2, "--max-size must be between 16 and 65536"),
