@@ -10,7 +10,6 @@ variant (reference, lite, fast) comes from the checkpoint's architecture.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import tempfile
@@ -25,6 +24,7 @@ from stylecam.export.style_catalog import set_variant, style_entry, variant_file
 from stylecam.export.style_measure import ClipSettings, measure_style
 from stylecam.export.training_record import training_record
 from stylecam.paintings import PAINTINGS, Painting
+from stylecam.runtime.catalog import file_sha256
 from stylecam.runtime.models import read_catalog
 
 log = logging.getLogger(__name__)
@@ -54,14 +54,6 @@ class PackageResult:
     style: str
     arch: str
     status: str  # "packaged", "up to date" or "skipped: <why>"
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def painting_image(name: str) -> Path:

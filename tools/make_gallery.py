@@ -36,6 +36,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def surname(artist: str) -> str:
+    """``Vincent van Gogh`` -> ``van Gogh``, ``J. M. W. Turner`` -> ``Turner`` (for short captions)."""
+    words = artist.split()
+    keep = 2 if len(words) > 2 and words[-2].islower() else 1
+    return " ".join(words[-keep:])
+
+
 def styles_grid(models: list, photo: np.ndarray) -> np.ndarray:
     """The photo, then the photo through each bundled style (reference variant), captioned, COLUMNS wide."""
     from stylecam.runtime.config import RuntimeConfig
@@ -46,7 +53,7 @@ def styles_grid(models: list, photo: np.ndarray) -> np.ndarray:
     for model in models:
         with Stylizer(model.path, RuntimeConfig(provider="cpu", probe="never")) as stylizer:
             tiles.append(stylizer(photo))
-        captions.append(f"{model.name} ({model.artist.split()[-1]})" if model.artist else model.name)
+        captions.append(f"{model.name} ({surname(model.artist)})" if model.artist else model.name)
     rows = [tiles[i : i + COLUMNS] for i in range(0, len(tiles), COLUMNS)]
     labels = [captions[i : i + COLUMNS] for i in range(0, len(captions), COLUMNS)]
     return grid(rows, height=TILE, captions=labels)

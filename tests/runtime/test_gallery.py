@@ -56,3 +56,11 @@ def test_gallery_grid_strip_and_table(tmp_path: Path, monkeypatch: pytest.Monkey
 def test_missing_markers_stop_the_tool() -> None:
     with pytest.raises(SystemExit, match="markers"):
         _tool().replace_between_markers("no markers here", "table")
+
+
+@pytest.mark.parametrize(
+    ("artist", "short"),
+    [("Vincent van Gogh", "van Gogh"), ("J. M. W. Turner", "Turner"), ("Katsushika Hokusai", "Hokusai")],
+)
+def test_surname_for_captions(artist: str, short: str) -> None:
+    assert _tool().surname(artist) == short

@@ -65,3 +65,12 @@ def test_nothing_bundled(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
     monkeypatch.setattr(models, "models_dir", lambda: tmp_path)
     assert main(["styles"]) == 0
     assert "no style models are bundled with this installation" in capsys.readouterr().out
+
+
+def test_the_shipped_bundle_is_listed_whole(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["styles", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    shipped = read_catalog(models.models_dir())
+    assert sorted({row["name"] for row in rows}) == sorted(shipped)
+    for row in rows:
+        assert row["file"].endswith(shipped[row["name"]]["variants"][row["arch"]]["file"])
