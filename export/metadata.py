@@ -15,7 +15,7 @@ from typing import Any
 
 from stylecam import __version__
 from stylecam.contract import ModelMetadata
-from stylecam.train.model import STRIDE, ModelConfig
+from stylecam.train.model import ModelConfig, network_stride
 
 log = logging.getLogger(__name__)
 
@@ -23,8 +23,13 @@ log = logging.getLogger(__name__)
 K_TRT_FRIENDLY = "stylecam.trt_friendly"  # "true" when norm/padding are decomposed
 K_NORM_PRECISION = "stylecam.norm_precision"  # "fp32" or "fp16": instance-norm statistics
 K_MIN_SIDE = "stylecam.min_side"  # smallest padded side the network accepts (frames may be smaller)
+K_BORDER = "stylecam.border"  # reflected context added around each frame in the graph, in pixels
+K_FOLDED_NORMS = "stylecam.folded_norms"  # batch norms folded into convolutions at export
 K_PARAMETERS = "stylecam.parameters"  # parameter count of the network
 K_PARAM_ALIASES = "stylecam.param_aliases"  # JSON {parameter: initializer} for merged duplicates
+# Alias of a parameter that is all zeros and that the exporter's optimizer dropped from the graph
+# (a conv bias folded from a fresh batch norm); not a valid initializer name.
+ZEROS_ALIAS = "<zeros>"
 K_SOURCE = "stylecam.source_checkpoint"  # file name (not path) of the checkpoint
 K_STEP = "stylecam.train_step"
 
@@ -89,7 +94,7 @@ def metadata_from_checkpoint(
         log.warning("the style image's licence is unknown; record it with --style-license (e.g. 'public domain')")
     return ModelMetadata(
         arch=config.arch,
-        stride=STRIDE,
+        stride=network_stride(config),
         precision="fp32",
         stylecam_version=__version__,
         model_config=config.to_dict(),

@@ -24,11 +24,14 @@ from stylecam.atomic import atomic_output, check_output_path
 from stylecam.contract import INPUT_NAME, OUTPUT_NAME, ModelMetadata
 from stylecam.errors import UsageError, VerificationError
 from stylecam.export.metadata import (
+    K_BORDER,
+    K_FOLDED_NORMS,
     K_MIN_SIDE,
     K_NORM_PRECISION,
     K_PARAM_ALIASES,
     K_PARAMETERS,
     K_TRT_FRIENDLY,
+    ZEROS_ALIAS,
     metadata_from_checkpoint,
 )
 from stylecam.export.opset import downgrade_to_opset17
@@ -104,7 +107,10 @@ def _tidy_graph(model: onnx.ModelProto) -> None:
 
 
 def _parameter_aliases(wrapper: nn.Module, model: onnx.ModelProto) -> dict[str, str]:
-    """Parameters the exporter merged into an identical initializer -> that initializer's name."""
+    """Parameters the exporter merged into an identical initializer -> that initializer's name.
+
+    An all-zero parameter may be dropped altogether (a zero conv bias is optional): ``ZEROS_ALIAS``.
+    """
     inits = {init.name: init for init in model.graph.initializer}
     aliases: dict[str, str] = {}
     for name, param in wrapper.named_parameters():
@@ -119,6 +125,8 @@ def _parameter_aliases(wrapper: nn.Module, model: onnx.ModelProto) -> dict[str, 
             ),
             None,
         )
+        if match is None and not value.any():
+            match = ZEROS_ALIAS
         if match is None:
             raise VerificationError(f"exported graph lost parameter {name}; please report this stylecam bug")
         aliases[name] = match
@@ -159,9 +167,13 @@ def export_onnx(
     extra[K_TRT_FRIENDLY] = "true" if trt_friendly else "false"
     extra[K_NORM_PRECISION] = "fp32" if (not fp16 or norm_fp32) else "fp16"
     extra[K_MIN_SIDE] = str(wrapper.min_side)
+    extra[K_BORDER] = str(wrapper.border)
+    folded = sum(isinstance(m, nn.BatchNorm2d) for m in model.modules())
+    if folded:
+        extra[K_FOLDED_NORMS] = str(folded)
     if aliases:
         extra[K_PARAM_ALIASES] = json.dumps(aliases, sort_keys=True)
-    final = replace(metadata, precision="fp16" if fp16 else "fp32", opset=opset, extra=extra)
+    final = replace(metadata, stride=wrapper.stride, precision="fp16" if fp16 else "fp32", opset=opset, extra=extra)
     onnx.helper.set_model_props(proto, final.to_props())
     try:
         onnx.checker.check_model(proto, full_check=True)

@@ -17,16 +17,21 @@ import torch
 from onnx import numpy_helper
 
 from stylecam.errors import ModelLoadError
-from stylecam.export.metadata import K_PARAM_ALIASES
+from stylecam.export.metadata import K_PARAM_ALIASES, ZEROS_ALIAS
+from stylecam.export.variants import fold_for_export
 from stylecam.export.verify import ParityReport, verify_parity, write_report
 from stylecam.onnxfile import load_onnx_safely, metadata_of
-from stylecam.train.model import ModelConfig, TransformerNet, build_model
+from stylecam.train.model import ModelConfig, build_model
 
 PREFIX = "net."  # ExportWrapper holds the network as `net`
 
 
-def network_from_onnx(model: onnx.ModelProto, *, source: str = "model") -> TransformerNet:
-    """The float32 torch network whose weights are the model's initializers."""
+def network_from_onnx(model: onnx.ModelProto, *, source: str = "model") -> torch.nn.Module:
+    """The float32 torch network whose weights are the model's initializers.
+
+    Batch norms were folded into their convolutions (and parametrizations baked) at export, so
+    the network is folded the same way before the weights are loaded (a no-op for the reference).
+    """
     meta = metadata_of(model, source=source)
     if not meta.model_config:
         raise ModelLoadError(f"{source} has no stylecam.model_config metadata; re-export it with stylecam export")
@@ -34,11 +39,15 @@ def network_from_onnx(model: onnx.ModelProto, *, source: str = "model") -> Trans
         net = build_model(ModelConfig.from_dict(meta.model_config))
     except Exception as exc:  # UsageError from an unknown config: a model from a newer stylecam
         raise ModelLoadError(f"{source} has a model config this stylecam cannot build ({exc}); upgrade") from exc
+    fold_for_export(net)
     aliases = json.loads(meta.extra.get(K_PARAM_ALIASES, "{}"))
     inits = {init.name: init for init in model.graph.initializer}
     state = {}
     for key, param in net.state_dict().items():
         name = aliases.get(PREFIX + key, PREFIX + key)
+        if name == ZEROS_ALIAS:
+            state[key] = torch.zeros_like(param)
+            continue
         if name not in inits:
             raise ModelLoadError(f"{source} has no weights for {key}; it was not exported by stylecam export")
         value = torch.from_numpy(numpy_helper.to_array(inits[name]).copy()).float()

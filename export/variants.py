@@ -14,6 +14,14 @@ accumulate in float32 internally (torch's) are fine either way, but the graph mu
 which kernel a backend picks. TensorRT's InstanceNormalization importer also needs input, scale
 and bias of one type, which the float32 island satisfies.
 
+*Folded.* Compact networks (``lite``, ``fast``) normalise with batch norm, which in eval mode is
+a per-channel affine map: it is folded into the convolution before it (:func:`fold_batch_norms`,
+torch's ``fuse_conv_bn_eval``), so the exported graph has no normalization op at all. Training-time
+gains (``stylecam.train.blocks.SubPixelHead``) are multiplied into the weights (``bake_gain``).
+The folded layers keep their parameter names (``...conv.weight``, plus a ``...conv.bias``);
+:mod:`stylecam.export.rebuild` folds a fresh network the same way (:func:`fold_for_export`)
+before loading a file's initializers into it.
+
 *TensorRT-friendly.* ``InstanceNormalization`` becomes ReduceMean/Sub/Mul/Add/Sqrt/Div and
 ``Pad(reflect)`` becomes Slice/Concat, so the graph needs nothing beyond elementwise, reduce,
 slice and concat layers (for TensorRT builds without the instance-norm plugin, TensorRT < 8.2
@@ -28,6 +36,7 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.nn.utils.fusion import fuse_conv_bn_eval
 
 # Instance-norm epsilon of nn.InstanceNorm2d, kept by the decomposed form.
 _EPS = 1e-5
@@ -106,6 +115,37 @@ def _reflection_pad_size(module: nn.Module) -> int:
     return pads.pop()
 
 
+def fold_batch_norms(net: nn.Module) -> int:
+    """Fold every eval-mode ``BatchNorm2d`` into the ``Conv2d`` of its unit, in place; returns how many.
+
+    A unit is a module with ``conv`` and ``norm`` children (``stylecam.train.blocks.ConvNormAct``);
+    its norm becomes ``nn.Identity``. A ``BatchNorm2d`` anywhere else is refused (ValueError): it
+    would stay in the graph as a separate op.
+    """
+    folded = 0
+    for module in net.modules():
+        conv, norm = getattr(module, "conv", None), getattr(module, "norm", None)
+        if isinstance(conv, nn.Conv2d) and isinstance(norm, nn.BatchNorm2d):
+            module.conv = fuse_conv_bn_eval(conv.eval(), norm.eval())
+            module.norm = nn.Identity()
+            folded += 1
+    left = [name for name, module in net.named_modules() if isinstance(module, nn.BatchNorm2d)]
+    if left:
+        raise ValueError(f"batch norm {left[0]} does not follow a conv it could fold into")
+    return folded
+
+
+def fold_for_export(net: nn.Module) -> nn.Module:
+    """Bake training-time gains and fold batch norms, in place (eval mode); returns ``net``."""
+    net.eval()
+    for module in net.modules():
+        bake = getattr(module, "bake_gain", None)
+        if callable(bake):
+            bake()
+    fold_batch_norms(net)
+    return net
+
+
 def _half_except_float32_islands(net: nn.Module) -> None:
     # Module by module (recurse=False) so the fp32 norm islands keep their float32 parameters.
     for module in net.modules():
@@ -127,7 +167,7 @@ def prepare_network(
         trt_friendly: decompose instance norm and reflection padding into basic ops.
         norm_fp32: with ``fp16``, keep instance-norm statistics and parameters in float32.
     """
-    variant = copy.deepcopy(net).float().eval()
+    variant = fold_for_export(copy.deepcopy(net).float())
     keep_fp32 = fp16 and norm_fp32
     if trt_friendly:
         _swap(variant, nn.ReflectionPad2d, lambda m: SliceReflectionPad2d(_reflection_pad_size(m)))

@@ -23,12 +23,13 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from torch import nn
 
 from stylecam import __version__
 from stylecam.atomic import atomic_output
 from stylecam.errors import ModelLoadError
 from stylecam.paths import check_input_file
-from stylecam.train.model import ModelConfig, TransformerNet, build_model
+from stylecam.train.model import ModelConfig, build_model
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +113,7 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     return data
 
 
-def load_model(path: str | Path) -> tuple[TransformerNet, dict[str, Any]]:
+def load_model(path: str | Path) -> tuple[nn.Module, dict[str, Any]]:
     """Rebuild the network stored in a checkpoint; returns (model in eval mode, checkpoint dict)."""
     data = load_checkpoint(path)
     try:

@@ -10,6 +10,12 @@ The ``reference`` architecture is the Johnson et al. (2016) transformer network,
 pytorch/examples ``fast_neural_style`` (BSD-3): reflection-padded convolutions, instance norm,
 five residual blocks and an upsample-then-convolve decoder (no ConvTranspose2d, which leaves
 checkerboard artefacts). Module names match that example so its published ``.pth`` weights load.
+
+``lite`` (CPUs) and ``fast`` (GPUs) are :class:`~stylecam.train.compact.CompactNet` presets: work
+at 1/8 scale, batch norm that folds into the convolutions at export, zero padding (see
+:mod:`stylecam.train.compact`). Every network class has ``stride`` (its size multiple),
+``min_side`` (smallest padded side it accepts) and ``border`` (context the export wrapper adds by
+reflection around each frame) as class attributes.
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ from torch import nn
 from stylecam.errors import UsageError
 
 STRIDE = 4  # two stride-2 convolutions down, two 2x upsamplings back
-NORMS = ("instance", "none")
+NORMS = ("instance", "batch", "none")
 PADDINGS = ("reflect", "zeros")
 
 
@@ -64,9 +70,15 @@ class ModelConfig:
         return cls(**values)
 
 
-# Architecture registry: name -> preset. Faster variants are added here as presets.
+# Architecture registry: name -> preset. The preset's ``arch`` also picks the network class
+# (NETWORK_CLASSES below), its other fields the widths and layers.
 ARCHITECTURES: dict[str, ModelConfig] = {
     "reference": ModelConfig(),
+    # Measured with random weights on ORT CPU, 2 cores, 640x360 (README "Architectures"): the
+    # separable blocks at 1/8 scale keep it near 0.5 GMAC per frame.
+    "lite": ModelConfig(arch="lite", channels=(16, 32, 64), residual_blocks=5, norm="batch", padding="zeros"),
+    # Dense 3x3 convolutions (tensor cores) at widths that are multiples of 32.
+    "fast": ModelConfig(arch="fast", channels=(32, 64, 128), residual_blocks=5, norm="batch", padding="zeros"),
 }
 
 
@@ -132,6 +144,11 @@ class ResidualBlock(nn.Module):
 class TransformerNet(nn.Module):
     """Encoder (3 convs) -> residual blocks -> decoder (2 upsample-convs + output conv)."""
 
+    stride = STRIDE
+    # The 3x3 convolutions at 1/4 scale reflect-pad by one pixel, which needs 2 pixels there.
+    min_side = 2 * STRIDE
+    border = 0  # reflection padding inside the network already handles the edges
+
     def __init__(self, config: ModelConfig | None = None) -> None:
         super().__init__()
         self.config = config or ModelConfig()
@@ -170,11 +187,27 @@ class TransformerNet(nn.Module):
         return self.deconv3(x)
 
 
-def build_model(config: ModelConfig | str = "reference") -> TransformerNet:
+def network_class(config: ModelConfig) -> type[nn.Module]:
+    """The network class a config builds: the compact one for ``lite``/``fast``, else TransformerNet.
+
+    Any other ``arch`` is a label of a TransformerNet config (custom widths in experiments and
+    tests were built that way before the compact networks existed).
+    """
+    from stylecam.train.compact import LAYOUTS, CompactNet
+
+    return CompactNet if config.arch in LAYOUTS else TransformerNet
+
+
+def build_model(config: ModelConfig | str = "reference") -> nn.Module:
     """Build a network from a config or a registered architecture name."""
     if isinstance(config, str):
         config = get_config(config)
-    return TransformerNet(config)
+    return network_class(config)(config)
+
+
+def network_stride(config: ModelConfig) -> int:
+    """The size multiple of the network a config builds (crops and padded frames use it)."""
+    return int(network_class(config).stride)
 
 
 def count_parameters(model: nn.Module) -> int:

@@ -25,7 +25,7 @@ from stylecam.train.checkpoint import load_checkpoint
 from stylecam.train.config import RunOptions, TrainConfig
 from stylecam.train.data import check_decodable, list_images
 from stylecam.train.devices import resolve_device
-from stylecam.train.model import ModelConfig, get_config
+from stylecam.train.model import ModelConfig, get_config, network_stride
 from stylecam.train.resume import check_resumable, init_model_config, resumed_config
 from stylecam.train.style import StyleImage, load_style, resolve_style
 
@@ -98,7 +98,18 @@ def _configs(
         model_config = get_config(config.arch)
     elif model_config.arch != config.arch:
         config = replace(config, arch=model_config.arch)
+    _check_crop(config, model_config)
     return config, model_config, resume, init
+
+
+def _check_crop(config: TrainConfig, model_config: ModelConfig) -> None:
+    stride = network_stride(model_config)
+    if config.size % stride:
+        fit = (config.size // stride + 1) * stride
+        raise UsageError(
+            f"--size {config.size} is not a multiple of {stride}, the size step of the {model_config.arch!r} "
+            f"network; use e.g. --size {fit}"
+        )
 
 
 def _required(value: Any, flag: str, hint: str) -> Any:

@@ -12,6 +12,7 @@ from stylecam.train.model import (  # noqa: E402
     build_model,
     count_parameters,
     get_config,
+    network_stride,
 )
 
 
@@ -24,27 +25,35 @@ def test_reference_is_the_classic_johnson_network() -> None:
 
 
 @pytest.mark.parametrize("arch", sorted(ARCHITECTURES))
-@pytest.mark.parametrize(("height", "width"), [(64, 64), (4 * 13, 4 * 21)])
-def test_shape_is_preserved_for_multiples_of_stride(arch: str, height: int, width: int) -> None:
+@pytest.mark.parametrize(("rows", "cols"), [(8, 8), (13, 21)])
+def test_shape_is_preserved_for_multiples_of_stride(arch: str, rows: int, cols: int) -> None:
     model = build_model(arch).eval()
+    height, width = rows * model.stride, cols * model.stride
     with torch.no_grad():
         out = model(torch.rand(2, 3, height, width) * 255)
     assert out.shape == (2, 3, height, width)
-    assert height % STRIDE == 0
+    assert network_stride(get_config(arch)) == model.stride
+    assert model.min_side % model.stride == 0
+
+
+def test_reference_stride_is_the_module_constant() -> None:
+    assert build_model("reference").stride == STRIDE == 4
 
 
 def test_config_round_trip_and_validation() -> None:
     config = ModelConfig(channels=(8, 16, 32), residual_blocks=2, norm="none", padding="zeros")
     assert ModelConfig.from_dict(config.to_dict()) == config
-    with pytest.raises(UsageError, match="instance"):
-        ModelConfig(norm="batch")
+    with pytest.raises(UsageError, match="instance, batch, none"):
+        ModelConfig(norm="layer")
     with pytest.raises(UsageError, match="unknown model config keys"):
         ModelConfig.from_dict({"arch": "reference", "wings": 2})
 
 
 def test_unknown_arch_lists_choices() -> None:
-    with pytest.raises(UsageError, match="reference"):
+    with pytest.raises(UsageError, match="reference, lite, fast"):
         get_config("huge")
+    # Other labels name custom TransformerNet configs (experiments, tests).
+    assert type(build_model(ModelConfig(arch="tiny-test", channels=(4, 8, 8)))).__name__ == "TransformerNet"
 
 
 def test_examples_state_dict_key_names() -> None:
