@@ -43,7 +43,7 @@ def interrupted(signum: int, code: int, message: str) -> Callable[[Path], Invoca
     """A signal mid-conversion: exit ``code``, the target untouched, what was written kept playable."""
 
     def build(folder: Path) -> Invocation:
-        source = clip(folder, "long.mp4", width=320, height=240, frames=900, fps=30, gop=30)
+        source = clip(folder, "long.mp4", width=320, height=240, frames=2400, fps=30, gop=30)
         (folder / "out.mp4").write_bytes(b"the previous out.mp4, which an interruption must leave alone" * 10)
         expect = Expect(code, message, r"", one_line=False, new_files=("out.partial.mp4",))
         scenario = {"signal": int(signum)}

@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 TARGETS = (ROOT / "README.md", ROOT / "benchmarks" / "README.md")
 KIND_ORDER = {"model": 0, "pipeline": 1, "latency": 2, "end-to-end": 3}
-OTHER_SCHEMAS = ("stylecam-battery", "stylecam-fuzz", "stylecam-soak")
+OTHER_SCHEMAS = ("stylecam-battery", "stylecam-fuzz", "stylecam-soak", "stylecam-transfer", "stylecam-architectures")
 
 
 def load_results(folder: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -42,7 +42,7 @@ def load_results(folder: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any
             validate_record(data, source=path.name)
             evals.append(data)
         elif data.get("schema") in OTHER_SCHEMAS:
-            continue  # reliability results (docs/reliability.md), not tables here
+            continue  # reliability, transfer-learning and architecture results: documented elsewhere, not tables here
         else:
             raise ValueError(f"{path.name}: unknown schema {data.get('schema')!r}")
     return runs, evals
