@@ -11,6 +11,9 @@ from typing import Any
 
 from stylecam.paintings import Painting
 
+# what stays in fp32 in an fp16 export, per architecture (the lite/fast networks fold their batch norms)
+NORM_NOTE = {"reference": " (instance-norm statistics in fp32)"}
+
 
 def _db(value: Any) -> str:
     return "identical" if value == "inf" else f"{float(value):.1f} dB"
@@ -149,7 +152,7 @@ def _variant(name: str, arch: str, variant: dict[str, Any]) -> list[str]:
     return [
         f"## Variant `{arch}`: `{variant['file']}`",
         "",
-        f"* {size / 2**20:.2f} MB, {variant.get('precision', '?')} (instance-norm statistics in fp32), "
+        f"* {size / 2**20:.2f} MB, {variant.get('precision', '?')}{NORM_NOTE.get(arch, '')}, "
         f"ONNX opset {variant.get('opset', '?')}, stylecam model contract (uint8 BGR frames in and out)",
         f"* sha256 `{variant.get('sha256', '')}`",
         f"* from checkpoint sha256 `{variant.get('checkpoint_sha256', '')}`",

@@ -13,12 +13,17 @@ from typing import Any
 
 from stylecam.atomic import atomic_output
 from stylecam.paintings import Painting
-from stylecam.runtime.models import CATALOG_SCHEMA, CATALOG_VERSION, read_catalog
+from stylecam.runtime.models import ARCH_CHOICES, CATALOG_SCHEMA, CATALOG_VERSION, read_catalog
 
 
 def variant_file(name: str, arch: str) -> str:
     """``starry_night.onnx`` for the reference network, ``starry_night.lite.onnx`` for another."""
     return f"{name}.onnx" if arch == "reference" else f"{name}.{arch}.onnx"
+
+
+def _arch_order(item: tuple[str, Any]) -> tuple[int, str]:
+    # the reference network first (the card's main section), then lite and fast, then anything newer
+    return (ARCH_CHOICES.index(item[0]) if item[0] in ARCH_CHOICES else len(ARCH_CHOICES), item[0])
 
 
 def style_entry(painting: Painting, variants: dict[str, dict[str, Any]]) -> dict[str, Any]:
@@ -31,7 +36,7 @@ def style_entry(painting: Painting, variants: dict[str, dict[str, Any]]) -> dict
         "license": painting.status,
         "card": f"{painting.name}.md",
         "thumbnail": f"{painting.name}.jpg",
-        "variants": dict(sorted(variants.items())),
+        "variants": dict(sorted(variants.items(), key=_arch_order)),
     }
 
 

@@ -16,7 +16,7 @@ import cv2
 import pytest
 
 from stylecam.export.model_card import render_model_card
-from stylecam.export.style_catalog import variant_file
+from stylecam.export.style_catalog import style_entry, variant_file
 from stylecam.export.training_record import train_command
 from stylecam.paintings import PAINTINGS
 from stylecam.runtime.catalog import catalog_problems, style_entries
@@ -189,3 +189,8 @@ def test_train_command_lists_what_differs_from_the_defaults() -> None:
         "stylecam train --style styles/udnie.jpg --style-name udnie --data train -o udnie.pt "
         "--size 128 --batch 4 --steps 200 --init starry_night.pt"
     )
+
+
+def test_variants_are_listed_reference_first() -> None:
+    entry = style_entry(PAINTINGS["udnie"], {"x9": {}, "lite": {}, "fast": {}, "reference": {}})
+    assert list(entry["variants"]) == ["reference", "lite", "fast", "x9"]
