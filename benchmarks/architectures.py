@@ -23,8 +23,8 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from stylecam.export.benchmodels import export_random
 from stylecam.export.variants import fold_for_export
-from stylecam.runtime.hostinfo import host_info
-from stylecam.train.model import ARCHITECTURES, build_model, count_parameters
+from stylecam.runtime.bench.hostinfo import host_info
+from stylecam.train.networks.model import ARCHITECTURES, build_model, count_parameters
 
 RESULTS = Path(__file__).resolve().parent / "results"
 SIZES = ((640, 360), (1280, 720), (1920, 1080))

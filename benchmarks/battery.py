@@ -46,8 +46,8 @@ TIMEOUT_S = 120.0
 CAMERA_LAUNCHER = r"""
 import json, sys, threading, time
 from stylecam.cli import main
-from stylecam.runtime import webcam
-from stylecam.runtime.synthetic import SyntheticCamera, SyntheticCameraBus
+from stylecam.runtime.media import webcam
+from stylecam.runtime.media.synthetic import SyntheticCamera, SyntheticCameraBus
 spec = json.loads(sys.argv[1])
 cameras = {int(k): SyntheticCamera(**v) for k, v in spec["cameras"].items()}
 webcam.default_capture_factory = SyntheticCameraBus(cameras).open

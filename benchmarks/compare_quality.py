@@ -6,7 +6,7 @@
 
 Each photo (default: the bundled CC0 photos, which no network was trained on) is resized to
 ``--size`` on its long side and stylized by every model on ONNX Runtime CPU; VGG19 then scores each
-result with the losses of training and ``stylecam eval`` (``stylecam.train.perceptual``): the
+result with the losses of training and ``stylecam eval`` (``stylecam.train.losses.perceptual``): the
 style loss against the painting (long side 512, as ``stylecam eval``), the content loss against
 the photo. The JSON holds every figure and each model's mean relative to the first model; the
 JPEG shows photo | model 1 | model 2 | ... per row. Temporal stability on clips is measured by
@@ -24,11 +24,11 @@ import cv2
 import numpy as np
 
 from stylecam.images import read_image, resize_long_side
+from stylecam.runtime.bench.hostinfo import host_info
 from stylecam.runtime.config import RuntimeConfig
-from stylecam.runtime.hostinfo import host_info
-from stylecam.runtime.stylizer import Stylizer
-from stylecam.train.evaluate import bundled_style
-from stylecam.train.perceptual import PerceptualScorer
+from stylecam.runtime.inference.stylizer import Stylizer
+from stylecam.train.evaluation.evaluate import bundled_style
+from stylecam.train.losses.perceptual import PerceptualScorer
 
 ROOT = Path(__file__).resolve().parents[1]
 PHOTOS = sorted((ROOT / "stylecam" / "assets" / "photos").glob("*.jpg"))

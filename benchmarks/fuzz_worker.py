@@ -52,7 +52,7 @@ def _attempt(stage: str, action: Callable[[], object], results: dict[str, str]) 
 def onnx_targets(path: str, results: dict[str, str]) -> None:
     import numpy as np
 
-    from stylecam.runtime.stylizer import Stylizer
+    from stylecam.runtime.inference.stylizer import Stylizer
 
     frame = np.random.default_rng(0).integers(0, 256, (24, 40, 3), dtype=np.uint8)
 
@@ -75,8 +75,8 @@ def onnx_targets(path: str, results: dict[str, str]) -> None:
 
 
 def video_targets(path: str, results: dict[str, str]) -> None:
-    from stylecam.runtime.video_file import VideoFileSource
-    from stylecam.runtime.video_probe import probe_video
+    from stylecam.runtime.media.video_file import VideoFileSource
+    from stylecam.runtime.media.video_probe import probe_video
 
     info = _attempt("probe", lambda: probe_video(path, isolate=False), results)
     if info is None:

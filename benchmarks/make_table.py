@@ -19,9 +19,9 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from stylecam.runtime.bench_report import validate_run
-from stylecam.runtime.providers import SHORT_NAMES
-from stylecam.train.eval_report import validate_record
+from stylecam.runtime.bench.report import validate_run
+from stylecam.runtime.inference.providers import SHORT_NAMES
+from stylecam.train.evaluation.report import validate_record
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"

@@ -34,7 +34,7 @@ def slug(text: str) -> str:
 
 def device_tag(provider: str) -> str:
     """``cpu``, or the GPU's name (``nvidia-h100-80gb-hbm3``) when a GPU provider may be used."""
-    from stylecam.runtime.hostinfo import gpus
+    from stylecam.runtime.bench.hostinfo import gpus
 
     found = gpus()
     return slug(found[0]["name"]) if found and provider != "cpu" else "cpu"

@@ -2,7 +2,7 @@
 
     python benchmarks/soak.py --minutes 10 [--model starry.onnx] [--width 640 --height 480 --fps 30]
 
-No window and no output file: a paced synthetic camera (:mod:`stylecam.runtime.synthetic`) feeds
+No window and no output file: a paced synthetic camera (:mod:`stylecam.runtime.media.synthetic`) feeds
 the real WebcamSource -> pipeline -> NullSink path. Without ``--model`` the stylizer is a cheap
 stand-in (a blur), so the run measures the plumbing, not the network. Every ``--every`` seconds
 it prints resident memory (RSS) and frame counts; at the end it reports RSS growth after
@@ -24,10 +24,10 @@ from typing import Any
 import cv2
 import numpy as np
 
-from stylecam.runtime.pipeline import PipelineState, run
-from stylecam.runtime.sinks import NullSink
-from stylecam.runtime.synthetic import SyntheticCamera, SyntheticCameraBus
-from stylecam.runtime.webcam import WebcamSource
+from stylecam.runtime.media.synthetic import SyntheticCamera, SyntheticCameraBus
+from stylecam.runtime.media.webcam import WebcamSource
+from stylecam.runtime.pipeline.sinks import NullSink
+from stylecam.runtime.pipeline.threaded import PipelineState, run
 
 
 def rss_bytes() -> int:
@@ -141,7 +141,7 @@ def soak(
 
 def _model_stylizer(path: str) -> Any:
     from stylecam.runtime.config import RuntimeConfig
-    from stylecam.runtime.stylizer import Stylizer
+    from stylecam.runtime.inference.stylizer import Stylizer
 
     return Stylizer(path, RuntimeConfig())
 
@@ -161,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
     smooth = None
     if args.smooth != "none":
         from stylecam.runtime.config import SmoothingConfig
-        from stylecam.runtime.smoothing import TemporalSmoother
+        from stylecam.runtime.temporal.smoothing import TemporalSmoother
 
         smooth = TemporalSmoother(SmoothingConfig(mode=args.smooth))
 

@@ -4,7 +4,7 @@
     python benchmarks/train_speed.py --size 128 --batch 4 --steps 5 --warmup 2   # CPU
 
 Times network + VGG19 loss + backward + Adam on synthetic batches after untimed warm-up steps
-(see stylecam.train.benchmark) and prints one JSON line per configuration. Several sizes or
+(see stylecam.train.loop.benchmark) and prints one JSON line per configuration. Several sizes or
 batches may be given: --size 128 256 --batch 8 16.
 """
 
@@ -14,8 +14,8 @@ import argparse
 import json
 import logging
 
-from stylecam.train.benchmark import bench_train_step
 from stylecam.train.config import AMP_CHOICES, TrainConfig
+from stylecam.train.loop.benchmark import bench_train_step
 
 
 def main() -> int:

@@ -23,7 +23,7 @@ from stylecam.export.metadata import K_PARAM_ALIASES, K_TRT_FRIENDLY
 from stylecam.export.onnx import DEFAULT_OPSET, export_onnx
 from stylecam.export.rebuild import network_from_onnx
 from stylecam.onnxfile import load_onnx_safely, metadata_of
-from stylecam.train.model import build_model, get_config, network_stride
+from stylecam.train.networks.model import build_model, get_config, network_stride
 
 REFERENCE_ARCH = "reference"
 RANDOM_WEIGHTS = "random weights (benchmark reference; not a style)"

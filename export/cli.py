@@ -39,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
     check_opset(args.opset)
     triton_dir = None
     if args.triton:
-        from stylecam.export.triton import check_triton_target
+        from stylecam.export.targets.triton import check_triton_target
 
         triton_dir = check_triton_target(args.triton, args.triton_name or _stem(args.output))
     result = export_checkpoint(
@@ -61,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         print("parity gate skipped (--no-verify)")
     if triton_dir is not None:
-        from stylecam.export.triton import write_triton_repository
+        from stylecam.export.targets.triton import write_triton_repository
 
         model_dir = write_triton_repository(
             result.path,

@@ -15,7 +15,7 @@ from typing import Any
 
 from stylecam import __version__
 from stylecam.contract import ModelMetadata
-from stylecam.train.model import ModelConfig, network_stride
+from stylecam.train.networks.model import ModelConfig, network_stride
 
 log = logging.getLogger(__name__)
 

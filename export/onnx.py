@@ -38,7 +38,7 @@ from stylecam.export.opset import downgrade_to_opset17
 from stylecam.export.variants import prepare_network
 from stylecam.export.verify import ParityReport, verify_parity, write_report
 from stylecam.export.wrapper import ExportWrapper
-from stylecam.train.model import count_parameters
+from stylecam.train.networks.model import count_parameters
 
 log = logging.getLogger(__name__)
 
@@ -146,7 +146,7 @@ def export_onnx(
     """Export a training network to ``path`` as a contract graph; checker full check passes or it raises.
 
     Args:
-        model: a float32 network with the training pixel contract (see ``stylecam.train.model``).
+        model: a float32 network with the training pixel contract (see ``stylecam.train.networks.model``).
         path: the ``.onnx`` file to write (atomically).
         metadata: what to record; precision, opset and the export extras are filled in here.
         opset: ONNX opset, 17 (default, TensorRT 8.6) .. 21.
@@ -201,7 +201,7 @@ def export_checkpoint(
     The model reaches ``output`` only after the gate passed (else VerificationError, and the
     report ``MODEL.parity.json`` says why). An fp16 export is also compared with an fp32 export.
     """
-    from stylecam.train.checkpoint import load_model
+    from stylecam.train.loop.checkpoint import load_model
 
     check_opset(opset)
     target = check_output_path(output, inputs=[checkpoint])

@@ -21,7 +21,7 @@ from stylecam.export.metadata import K_PARAM_ALIASES, ZEROS_ALIAS
 from stylecam.export.variants import fold_for_export
 from stylecam.export.verify import ParityReport, verify_parity, write_report
 from stylecam.onnxfile import load_onnx_safely, metadata_of
-from stylecam.train.model import ModelConfig, build_model
+from stylecam.train.networks.model import ModelConfig, build_model
 
 PREFIX = "net."  # ExportWrapper holds the network as `net`
 

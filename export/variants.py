@@ -17,7 +17,7 @@ and bias of one type, which the float32 island satisfies.
 *Folded.* Compact networks (``lite``, ``fast``) normalise with batch norm, which in eval mode is
 a per-channel affine map: it is folded into the convolution before it (:func:`fold_batch_norms`,
 torch's ``fuse_conv_bn_eval``), so the exported graph has no normalization op at all. Training-time
-gains (``stylecam.train.blocks.SubPixelHead``) are multiplied into the weights (``bake_gain``).
+gains (``stylecam.train.networks.blocks.SubPixelHead``) are multiplied into the weights (``bake_gain``).
 The folded layers keep their parameter names (``...conv.weight``, plus a ``...conv.bias``);
 :mod:`stylecam.export.rebuild` folds a fresh network the same way (:func:`fold_for_export`)
 before loading a file's initializers into it.
@@ -118,7 +118,7 @@ def _reflection_pad_size(module: nn.Module) -> int:
 def fold_batch_norms(net: nn.Module) -> int:
     """Fold every eval-mode ``BatchNorm2d`` into the ``Conv2d`` of its unit, in place; returns how many.
 
-    A unit is a module with ``conv`` and ``norm`` children (``stylecam.train.blocks.ConvNormAct``);
+    A unit is a module with ``conv`` and ``norm`` children (``stylecam.train.networks.blocks.ConvNormAct``);
     its norm becomes ``nn.Identity``. A ``BatchNorm2d`` anywhere else is refused (ValueError): it
     would stay in the graph as a separate op.
     """

@@ -27,7 +27,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from stylecam.train.model import STRIDE
+from stylecam.train.networks.model import STRIDE
 
 # The reference network halves the size twice and its 3x3 convolutions at 1/4 scale reflect-pad
 # by one pixel, which needs at least 2 pixels there: 2 * STRIDE at full scale. Smaller frames

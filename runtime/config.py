@@ -44,14 +44,14 @@ def _available_here() -> list[str]:
     # Imported only on this error path: building a config stays cheap.
     import onnxruntime
 
-    from stylecam.runtime.providers import short_names
+    from stylecam.runtime.inference.providers import short_names
 
     return short_names(onnxruntime.get_available_providers())
 
 
 @dataclass(frozen=True)
 class RuntimeConfig:
-    """How a :class:`~stylecam.runtime.stylizer.Stylizer` loads and runs a model.
+    """How a :class:`~stylecam.runtime.inference.stylizer.Stylizer` loads and runs a model.
 
     Attributes:
         provider: ``auto`` (TensorRT -> CUDA -> CPU, whichever this onnxruntime build has),
@@ -100,7 +100,7 @@ class RuntimeConfig:
 
 @dataclass(frozen=True)
 class SmoothingConfig:
-    """Temporal smoothing of stylized video (see :mod:`stylecam.runtime.smoothing`).
+    """Temporal smoothing of stylized video (see :mod:`stylecam.runtime.temporal.smoothing`).
 
     Attributes:
         mode: ``none``, ``ema`` (blend with the previous output; ghosts on motion) or ``flow``
@@ -146,7 +146,7 @@ def alpha_for_strength(strength: float) -> float:
 
 @dataclass(frozen=True)
 class LookConfig:
-    """How a model's output is adjusted before smoothing (numpy/OpenCV; see :mod:`stylecam.runtime.look`).
+    """How a model's output is adjusted before smoothing (numpy/OpenCV; see :mod:`stylecam.runtime.inference.look`).
 
     Attributes:
         strength: blend of the stylized frame with the original, 0 (original) to 1 (stylized only).

@@ -30,22 +30,24 @@ class Command:
 
 # name -> module. Add a command here only once it works.
 COMMANDS: dict[str, Command] = {
-    "paint": Command("stylecam.train.paint_cli", "optimisation-based style transfer of one image (Gatys)"),
-    "live": Command("stylecam.runtime.live_cli", "stylize a webcam in a window with hotkeys (styles, smoothing, view)"),
-    "convert": Command("stylecam.runtime.convert_cli", "stylize a video file, audio kept (or an image sequence)"),
-    "image": Command("stylecam.runtime.image_cli", "stylize image files or folders, any size, transparency kept"),
-    "run": Command("stylecam.runtime.cli", "any source to any output: camera, video, image sequence or image"),
+    "paint": Command("stylecam.train.paint.cli", "optimisation-based style transfer of one image (Gatys)"),
+    "live": Command("stylecam.runtime.cli.live", "stylize a webcam in a window with hotkeys (styles, smoothing, view)"),
+    "convert": Command("stylecam.runtime.cli.convert", "stylize a video file, audio kept (or an image sequence)"),
+    "image": Command("stylecam.runtime.cli.image", "stylize image files or folders, any size, transparency kept"),
+    "run": Command("stylecam.runtime.cli.run", "any source to any output: camera, video, image sequence or image"),
     "train": Command("stylecam.train.cli", "train a fast feed-forward style network on a folder of photos"),
-    "eval": Command("stylecam.train.eval_cli", "temporal stability (warping error) and style/content loss on a video"),
-    "bench": Command("stylecam.runtime.bench_cli", "measure FPS and latency of a model (p50/p95, host recorded)"),
+    "eval": Command(
+        "stylecam.train.evaluation.cli", "temporal stability (warping error) and style/content loss on a video"
+    ),
+    "bench": Command("stylecam.runtime.cli.bench", "measure FPS and latency of a model (p50/p95, host recorded)"),
     "export": Command("stylecam.export.cli", "checkpoint -> checked ONNX model with metadata and a parity report"),
     "info": Command("stylecam.info_cli", "show an exported model: metadata, inputs/outputs, opset, size, parameters"),
     "doctor": Command("stylecam.doctor_cli", "check this machine: OpenCV, PyAV encoders, ONNX Runtime, GPU, cameras"),
     "styles": Command(
-        "stylecam.runtime.styles_cli", "list the bundled style models (painting, size, parity) and how to use one"
+        "stylecam.runtime.cli.styles", "list the bundled style models (painting, size, parity) and how to use one"
     ),
     "demo": Command(
-        "stylecam.runtime.demo_cli", "paint the bundled demo clip with a bundled style (no downloads, no torch)"
+        "stylecam.runtime.cli.demo", "paint the bundled demo clip with a bundled style (no downloads, no torch)"
     ),
 }
 # `stylecam --model starry.onnx` (no subcommand) means `stylecam live --model starry.onnx`.

@@ -96,7 +96,7 @@ def count_weights(model: onnx.ModelProto, aliases: dict[str, str] | None = None)
 
 def describe_model(path: str | os.PathLike[str]) -> ModelInfo:
     """Read a model's graph (external data is checked, not loaded) and describe it."""
-    from stylecam.export.trt import tensorrt_problems  # onnx-only module; no torch
+    from stylecam.trtcheck import tensorrt_problems  # onnx-only module; no torch
 
     file = Path(path)
     model = load_onnx_safely(file, load_external_data=False)

@@ -10,8 +10,8 @@ from types import ModuleType
 
 import pytest
 
-from stylecam.runtime.bench_report import build_run, failed_row
-from stylecam.runtime.benchmark import PanningScene
+from stylecam.runtime.bench.model import PanningScene
+from stylecam.runtime.bench.report import build_run, failed_row
 from tests.runtime.clips import write_clip
 from tests.runtime.onnx_builders import make_contract_model
 

@@ -69,7 +69,7 @@ def test_console_script_runs_as_module() -> None:
 def test_an_error_quoting_damaged_text_is_still_one_line(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    import stylecam.runtime.cli as run_cli
+    import stylecam.runtime.cli.run as run_cli
 
     def fail(_args: object) -> int:
         raise ModelLoadError("model.onnx uses operators from 'evil\n\x07ops';\r\nre-export it")
@@ -83,7 +83,7 @@ def test_sigterm_stops_a_command_like_ctrl_c(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """kill / docker stop: without a handler Python dies on the spot and leaves temporary files behind."""
-    import stylecam.runtime.cli as run_cli
+    import stylecam.runtime.cli.run as run_cli
 
     def terminated(_args: object) -> int:
         os.kill(os.getpid(), signal.SIGTERM)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import stylecam
 from stylecam.paintings import PAINTINGS
-from stylecam.runtime.models import model_key
+from stylecam.runtime.inference.models import model_key
 
 ASSETS = Path(stylecam.__file__).resolve().parent / "assets"
 

@@ -46,7 +46,7 @@ def surname(artist: str) -> str:
 def styles_grid(models: list, photo: np.ndarray) -> np.ndarray:
     """The photo, then the photo through each bundled style (reference variant), captioned, COLUMNS wide."""
     from stylecam.runtime.config import RuntimeConfig
-    from stylecam.runtime.stylizer import Stylizer
+    from stylecam.runtime.inference.stylizer import Stylizer
     from stylecam.sheets import grid
 
     tiles, captions = [photo], ["photo (CC0)"]
@@ -61,7 +61,7 @@ def styles_grid(models: list, photo: np.ndarray) -> np.ndarray:
 
 def demo_strip(source: Path, stylized: Path, count: int = STRIP_FRAMES) -> np.ndarray:
     """``count`` frames spread over the clip: the source above, the stylized video below."""
-    from stylecam.runtime.video_file import VideoFileSource
+    from stylecam.runtime.media.video_file import VideoFileSource
     from stylecam.sheets import grid
 
     def frames(path: Path) -> list[np.ndarray]:
@@ -79,7 +79,7 @@ def demo_strip(source: Path, stylized: Path, count: int = STRIP_FRAMES) -> np.nd
 
 def styles_table(models: list) -> str:
     """The Markdown table of bundled styles (one row per style; sizes and parity of each variant)."""
-    from stylecam.runtime.catalog import style_entries
+    from stylecam.runtime.inference.catalog import style_entries
 
     lines = [
         "| style | `--model` names | painting | variants (size, precision, parity fp16 vs fp32) | card |",
@@ -114,8 +114,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     from stylecam.atomic import atomic_output
     from stylecam.images import read_image
-    from stylecam.runtime.demo import demo_clip, pick_style, render_demo
-    from stylecam.runtime.models import bundled_models
+    from stylecam.runtime.inference.models import bundled_models
+    from stylecam.runtime.pipeline.demo import demo_clip, pick_style, render_demo
     from stylecam.sheets import write_jpeg
 
     models = bundled_models(args.models)

@@ -30,7 +30,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from stylecam.runtime.config import SmoothingConfig
-from stylecam.runtime.smoothing import TemporalSmoother
+from stylecam.runtime.temporal.smoothing import TemporalSmoother
 from tests.runtime.synthetic_clip import clean_style, flicker, make_clip, warping_error
 
 

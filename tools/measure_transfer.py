@@ -20,7 +20,7 @@ import logging
 from pathlib import Path
 
 from stylecam.train.config import RunOptions
-from stylecam.train.runner import train
+from stylecam.train.loop.runner import train
 
 
 def run(name: str, out: Path, style: str, data: Path, settings: dict, init: Path | None = None) -> list[float]:

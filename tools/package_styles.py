@@ -62,8 +62,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="package: %(message)s")
     logging.getLogger("stylecam").setLevel(logging.WARNING if args.quiet else logging.INFO)
     from stylecam.errors import StylecamError
-    from stylecam.export.bundle import CPU_NOTE, PackageSettings, package_checkpoint
-    from stylecam.export.style_measure import ClipSettings
+    from stylecam.export.bundle.builder import CPU_NOTE, PackageSettings, package_checkpoint
+    from stylecam.export.bundle.measure import ClipSettings
     from stylecam.paths import check_input_file
 
     try:

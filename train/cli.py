@@ -152,7 +152,7 @@ def run(args: argparse.Namespace) -> int:
     require_torch("stylecam train")
 
     from stylecam.cli import COMMANDS
-    from stylecam.train.runner import train
+    from stylecam.train.loop.runner import train
 
     result = train(options, settings)
     if result.rank != 0:

@@ -25,9 +25,9 @@ AMP_CHOICES = ("auto", "bf16", "fp16", "off")
 # painting. "none": the plain sum, as in `stylecam paint`; with the Caffe VGG19 it is dominated by
 # relu4_1/relu3_4 (their Grams are ~1000x larger than relu1_1's) and leaves colour speckle.
 STYLE_NORMS = ("layer", "none")
-# Crops must be multiples of the network stride (stylecam.train.model.STRIDE; a test pins them equal).
+# Crops must be multiples of the network stride (stylecam.train.networks.model.STRIDE; a test pins them equal).
 CROP_MULTIPLE = 4
-# relu names of VGG19 (stylecam.train.vgg.LAYER_INDEX; a test pins them equal).
+# relu names of VGG19 (stylecam.train.losses.vgg.LAYER_INDEX; a test pins them equal).
 VGG_LAYERS = tuple(f"relu{b}_{c}" for b, n in ((1, 2), (2, 2), (3, 4), (4, 4), (5, 4)) for c in range(1, n + 1))
 # Johnson et al.: content from an early layer keeps the photo's structure sharp; style from
 # every block so both fine texture and large strokes are matched.

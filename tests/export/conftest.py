@@ -14,8 +14,8 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from stylecam.cli import main  # noqa: E402
-from stylecam.train.checkpoint import save_checkpoint  # noqa: E402
-from stylecam.train.model import ModelConfig, TransformerNet, build_model  # noqa: E402
+from stylecam.train.loop.checkpoint import save_checkpoint  # noqa: E402
+from stylecam.train.networks.model import ModelConfig, TransformerNet, build_model  # noqa: E402
 
 TINY = ModelConfig(channels=(8, 16, 16), residual_blocks=1)
 # Fewer sizes than the default gate where a test only needs the mechanism; still odd and tiny ones.

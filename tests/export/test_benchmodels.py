@@ -11,10 +11,10 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from stylecam.cli import main  # noqa: E402
-from stylecam.runtime.bench_models import ensure_reference, fp16_twin_path, reference_path  # noqa: E402
+from stylecam.runtime.bench.random_models import ensure_reference, fp16_twin_path, reference_path  # noqa: E402
 from stylecam.runtime.config import RuntimeConfig  # noqa: E402
-from stylecam.runtime.stylizer import Stylizer  # noqa: E402
-from stylecam.train.model import build_model, count_parameters  # noqa: E402
+from stylecam.runtime.inference.stylizer import Stylizer  # noqa: E402
+from stylecam.train.networks.model import build_model, count_parameters  # noqa: E402
 from tests.conftest import make_photo  # noqa: E402
 from tests.export.conftest import Exported  # noqa: E402
 

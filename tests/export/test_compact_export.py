@@ -24,15 +24,15 @@ from stylecam.export.metadata import (  # noqa: E402
 )
 from stylecam.export.onnx import export_onnx  # noqa: E402
 from stylecam.export.rebuild import network_from_onnx, verify_onnx_model  # noqa: E402
-from stylecam.export.trt import tensorrt_problems  # noqa: E402
 from stylecam.export.variants import fold_batch_norms, fold_for_export  # noqa: E402
 from stylecam.export.verify import verify_parity  # noqa: E402
 from stylecam.export.wrapper import ExportWrapper, pad_axis, reflect_indices  # noqa: E402
 from stylecam.onnxfile import metadata_of  # noqa: E402
 from stylecam.runtime.config import RuntimeConfig  # noqa: E402
-from stylecam.runtime.stylizer import Stylizer  # noqa: E402
-from stylecam.train.compact import CompactNet  # noqa: E402
-from stylecam.train.model import get_config  # noqa: E402
+from stylecam.runtime.inference.stylizer import Stylizer  # noqa: E402
+from stylecam.train.networks.compact import CompactNet  # noqa: E402
+from stylecam.train.networks.model import get_config  # noqa: E402
+from stylecam.trtcheck import tensorrt_problems  # noqa: E402
 from tests.conftest import make_photo  # noqa: E402
 from tests.export.conftest import QUICK_SIZES  # noqa: E402
 

@@ -12,7 +12,7 @@ import pytest
 
 from stylecam.cli import main
 from stylecam.modelinfo import describe_model
-from stylecam.train.model import count_parameters
+from stylecam.train.networks.model import count_parameters
 from tests.export.conftest import Exported, tiny_net
 from tests.runtime.onnx_builders import make_contract_model
 

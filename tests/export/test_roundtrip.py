@@ -14,7 +14,7 @@ from stylecam.contract import INPUT_NAME, OUTPUT_NAME, REQUIRED_KEYS, ModelMetad
 from stylecam.export.metadata import K_PARAMETERS, K_SOURCE, config_digest
 from stylecam.export.verify import DEFAULT_SIZES, report_path_for
 from stylecam.onnxfile import load_onnx_safely, props_of
-from stylecam.train.model import count_parameters
+from stylecam.train.networks.model import count_parameters
 from tests.conftest import make_photo
 from tests.export.conftest import TINY, Exported, tiny_net
 

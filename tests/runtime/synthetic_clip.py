@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from stylecam.runtime.flow import warp
+from stylecam.runtime.temporal.flow import warp
 
 
 @dataclass(frozen=True)

@@ -18,8 +18,8 @@ from stylecam.contract import ModelMetadata  # noqa: E402
 from stylecam.export.onnx import export_onnx  # noqa: E402
 from stylecam.export.wrapper import ExportWrapper  # noqa: E402
 from stylecam.runtime.config import SmoothingConfig  # noqa: E402
-from stylecam.runtime.smoothing import TemporalSmoother  # noqa: E402
-from stylecam.runtime.stylizer import Stylizer  # noqa: E402
+from stylecam.runtime.inference.stylizer import Stylizer  # noqa: E402
+from stylecam.runtime.temporal.smoothing import TemporalSmoother  # noqa: E402
 from tests.conftest import make_photo  # noqa: E402
 from tests.export.conftest import tiny_net  # noqa: E402
 from tests.runtime.conftest import FAST  # noqa: E402

@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 import pytest
 
-from stylecam.runtime import demo
+from stylecam.runtime.pipeline import demo
 from tests.conftest import make_photo
 from tests.runtime.bundles import make_bundle
 from tests.runtime.clips import write_clip

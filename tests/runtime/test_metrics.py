@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 
 from stylecam.errors import UsageError
-from stylecam.runtime.benchmark import bench_model
-from stylecam.runtime.memory import available_memory_bytes, check_memory
+from stylecam.runtime.bench.model import bench_model
+from stylecam.runtime.inference.memory import available_memory_bytes, check_memory
+from stylecam.runtime.inference.stylizer import Stylizer
 from stylecam.runtime.metrics import FPSMeter, LatencyStats
-from stylecam.runtime.stylizer import Stylizer
 from tests.runtime.conftest import FAST
 
 

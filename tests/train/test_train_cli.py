@@ -10,10 +10,10 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from stylecam.cli import main  # noqa: E402
-from stylecam.train.checkpoint import save_checkpoint  # noqa: E402
 from stylecam.train.config import RunOptions  # noqa: E402
-from stylecam.train.model import ModelConfig, build_model  # noqa: E402
-from stylecam.train.runner import train  # noqa: E402
+from stylecam.train.loop.checkpoint import save_checkpoint  # noqa: E402
+from stylecam.train.loop.runner import train  # noqa: E402
+from stylecam.train.networks.model import ModelConfig, build_model  # noqa: E402
 
 from ..conftest import make_painting  # noqa: E402
 from .conftest import write_photos  # noqa: E402

@@ -75,8 +75,8 @@ def test_style_size_defaults_to_twice_the_crop() -> None:
 
 def test_torch_free_constants_match_the_torch_modules() -> None:
     pytest.importorskip("torch")
-    from stylecam.train.model import STRIDE
-    from stylecam.train.vgg import LAYER_INDEX
+    from stylecam.train.losses.vgg import LAYER_INDEX
+    from stylecam.train.networks.model import STRIDE
 
     assert CROP_MULTIPLE == STRIDE
     assert tuple(LAYER_INDEX) == VGG_LAYERS
@@ -84,7 +84,7 @@ def test_torch_free_constants_match_the_torch_modules() -> None:
 
 def test_resume_may_only_change_the_length() -> None:
     pytest.importorskip("torch")
-    from stylecam.train.resume import resumed_config
+    from stylecam.train.loop.resume import resumed_config
 
     saved = TrainConfig(size=64, steps=10, epochs=3.0)
     longer = resumed_config(saved, {"steps": 20, "size": 64}, Path("run.pt"))

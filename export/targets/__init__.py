@@ -1,0 +1,1 @@
+"""Deployment targets beyond a plain ONNX file (a Triton model repository)."""

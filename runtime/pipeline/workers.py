@@ -1,0 +1,172 @@
+"""The pipeline's two I/O threads: a reader feeding the main thread and a writer draining it.
+
+Both use bounded queues and a ``None`` sentinel, keep the exception that stopped them for the
+main thread to re-raise, and can be stopped from the main thread at any point.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import replace
+from typing import Protocol
+
+from stylecam.errors import SourceError
+from stylecam.runtime.media.sources import Frame, Source
+
+log = logging.getLogger(__name__)
+
+_POLL_S = 0.1
+
+
+class Sink(Protocol):
+    """What the pipeline writes to. ``threaded`` sinks are fed from the writer thread."""
+
+    threaded: bool  # True: written on the writer thread (encoders); False: on the main thread (GUI)
+    stop_requested: bool  # the user asked to stop (q / Esc / closed the window)
+
+    def write(self, frame: Frame) -> None: ...
+
+
+class FrameReader(threading.Thread):
+    """Iterates the source into a bounded queue; ``get`` re-raises the source's exception."""
+
+    def __init__(self, source: Source, maxsize: int) -> None:
+        super().__init__(name="stylecam-reader", daemon=True)
+        self.source = source
+        self.drop_stale = source.live
+        self.queue: queue.Queue[Frame | None] = queue.Queue(maxsize=1 if source.live else maxsize)
+        self.stop_event = threading.Event()
+        self.error: BaseException | None = None
+        self.dropped = 0
+
+    def run(self) -> None:
+        frames: Iterator[Frame] = iter(self.source)
+        try:
+            for frame in frames:
+                if frame.captured is None:  # file sources: latency counts from when the frame was read
+                    frame = replace(frame, captured=time.monotonic())
+                if not self._put(frame):
+                    return
+        except BaseException as exc:  # handed to the main thread, which re-raises it
+            self.error = exc
+        finally:
+            close = getattr(frames, "close", None)
+            if close is not None:
+                close()  # a generator closes its container here, on its own thread
+            self._put_end()
+
+    def _put(self, frame: Frame) -> bool:
+        if self.drop_stale:
+            while not self.stop_event.is_set():
+                try:
+                    self.queue.put_nowait(frame)
+                    return True
+                except queue.Full:
+                    try:
+                        self.queue.get_nowait()  # the waiting frame is stale now: drop it
+                        self.dropped += 1
+                    except queue.Empty:
+                        pass
+            return False
+        while not self.stop_event.is_set():
+            try:
+                self.queue.put(frame, timeout=_POLL_S)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _put_end(self) -> None:
+        while True:
+            try:
+                self.queue.put(None, timeout=_POLL_S)
+                return
+            except queue.Full:
+                if self.stop_event.is_set():
+                    return
+
+    def get(self, timeout: float) -> Frame | None:
+        try:
+            item = self.queue.get(timeout=timeout)
+        except queue.Empty:
+            raise SourceError(
+                f"{self.source.name} delivered no frame for {timeout:g} s (a stalled stream or a damaged file)"
+            ) from None
+        if item is None and self.error is not None:
+            raise self.error
+        return item
+
+    def stop(self) -> None:
+        self.stop_event.set()
+        self.source.close()  # unblocks a camera source waiting for its next frame
+        self.join(timeout=5.0)
+        if self.is_alive():
+            log.debug("reader thread still busy in %s; left to finish on its own", self.source.name)
+
+
+class FrameWriter(threading.Thread):
+    """Writes frames from a bounded queue to a threaded sink; ``put``/``finish`` re-raise its errors."""
+
+    def __init__(self, sink: Sink, maxsize: int) -> None:
+        super().__init__(name="stylecam-writer", daemon=True)
+        self.sink = sink
+        self.queue: queue.Queue[Frame | None] = queue.Queue(maxsize=maxsize)
+        self.error: BaseException | None = None
+        self.abort = threading.Event()
+        self.written = 0
+
+    def run(self) -> None:
+        try:
+            while not self.abort.is_set():
+                frame = self.queue.get()
+                if frame is None:
+                    return
+                self.sink.write(frame)
+                self.written += 1
+        except BaseException as exc:
+            self.error = exc
+
+    def put(self, frame: Frame) -> None:
+        while True:
+            self._raise_if_failed()
+            try:
+                self.queue.put(frame, timeout=_POLL_S)
+                return
+            except queue.Full:
+                continue
+
+    def finish(self) -> None:
+        """Write everything queued, then stop; re-raises a write error."""
+        self.put_end()
+        self.join()
+        if self.error is not None:
+            raise self.error
+
+    def put_end(self) -> None:
+        while self.is_alive():
+            try:
+                self.queue.put(None, timeout=_POLL_S)
+                return
+            except queue.Full:
+                continue
+
+    def stop(self) -> None:
+        """Stop without writing what is queued (error or Ctrl-C): the sink closes right after."""
+        self.abort.set()
+        while True:
+            try:
+                self.queue.get_nowait()
+            except queue.Empty:
+                break
+        self.put_end()
+        self.join(timeout=30.0)
+
+    def _raise_if_failed(self) -> None:
+        if self.error is not None:
+            raise self.error
+        if not self.is_alive() and self.ident is not None:
+            raise RuntimeError("the writer thread stopped early")  # an internal invariant, not user input

@@ -1,0 +1,196 @@
+"""tools/package_styles.py: tiny checkpoints -> a bundle the runtime accepts (catalog, cards, parity, figures)."""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import io
+import json
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+
+import cv2
+import pytest
+
+from stylecam.export.bundle.catalog import style_entry, variant_file
+from stylecam.export.bundle.model_card import render_model_card
+from stylecam.export.bundle.record import train_command
+from stylecam.paintings import PAINTINGS
+from stylecam.runtime.inference.catalog import catalog_problems, style_entries
+from stylecam.runtime.inference.models import read_catalog, resolve_model
+from stylecam.train.loop.checkpoint import save_checkpoint
+from tests.conftest import make_photo
+from tests.export.conftest import tiny_net
+from tests.runtime.clips import write_clip
+from tests.runtime.synthetic_clip import make_clip
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def _tool() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("package_styles", ROOT / "tools" / "package_styles.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _checkpoint(path: Path, style: str, *, complete: bool = True, step: int = 30) -> Path:
+    net = tiny_net()
+    return save_checkpoint(
+        path,
+        {
+            "model": net.state_dict(),
+            "model_config": net.config.to_dict(),
+            "arch": net.config.arch,
+            "train_config": {"arch": "reference", "size": 64, "batch_size": 2, "steps": 30, "style_weight": 1e5},
+            "step": step,
+            "images_seen": 2 * step,
+            "style": {"name": style, "sha256": "ab" * 32, "license": "", "source": f"/data/styles/{style}.jpg"},
+            "data": {"root": "/data/train", "images": 9},
+            "init": {"checkpoint": "/models/starry_night.pt", "style": "starry_night"},
+            "losses": {"content": 1.5, "style": 2.5},
+            "complete": complete,
+        },
+    )
+
+
+@dataclass(frozen=True)
+class Packaged:
+    models: Path
+    dest: Path
+    code: int
+    out: str
+
+
+@pytest.fixture(scope="module")
+def packaged(tmp_path_factory: pytest.TempPathFactory) -> Packaged:
+    """The tool run once over a finished, an unfinished and an unmarked checkpoint."""
+    root = tmp_path_factory.mktemp("package")
+    models, dest = root / "checkpoints", root / "bundle"
+    models.mkdir()
+    dest.mkdir()
+    _checkpoint(models / "starry_night.pt", "starry_night")
+    (models / "starry_night.done").touch()
+    _checkpoint(models / "great_wave.pt", "great_wave", complete=False, step=10)
+    (models / "great_wave.done").touch()
+    _checkpoint(models / "the_scream.pt", "the_scream")  # finished but no .done marker yet
+    moving = make_clip(48, 64, 6)  # continuous motion: the warping error needs trackable frame pairs
+    clip = write_clip(root / "clip.mp4", width=64, height=48, frames=6, painter=lambda h, w, i: moving[i].source)
+    photo = root / "photo.jpg"
+    cv2.imwrite(str(photo), make_photo(48, 64))
+    tool = _tool()
+    tool.PHOTOS = root  # the bundled 512 px photos cost seconds of VGG on a CPU; one tiny photo instead
+    argv = ["--models", str(models), "--dest", str(dest), "--clip", str(clip), "--frames", "5", "--require-done"]
+    buffer = io.StringIO()
+    with contextlib.redirect_stdout(buffer), _logging_restored():
+        code = tool.main([*argv, "-q"])
+    return Packaged(models, dest, code, buffer.getvalue())
+
+
+@contextlib.contextmanager
+def _logging_restored() -> Iterator[None]:
+    """The tool sets the stylecam logger's level (it owns its process); other tests' caplog needs it back."""
+    logger = logging.getLogger("stylecam")
+    level = logger.level
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
+def test_finished_checkpoints_are_packaged_others_skipped(packaged: Packaged) -> None:
+    assert packaged.code == 0
+    lines = packaged.out.splitlines()
+    assert "starry_night.pt: starry_night (reference): packaged" in lines
+    assert "great_wave.pt: great_wave (reference): skipped: training has not finished (step 10 of 30)" in lines
+    assert "the_scream.pt: skipped: no the_scream.done yet" in lines
+    assert sorted(p.name for p in packaged.dest.iterdir()) == [
+        "catalog.json",
+        "starry_night.jpg",
+        "starry_night.md",
+        "starry_night.onnx",
+        "starry_night.parity.json",
+    ]
+
+
+def test_the_runtime_accepts_the_bundle(packaged: Packaged) -> None:
+    assert catalog_problems(packaged.dest) == []
+    assert resolve_model("starry", folder=packaged.dest) == packaged.dest / "starry_night.onnx"
+    (entry,) = style_entries(packaged.dest)
+    assert entry.precision == "fp16" and entry.parity_passed is True
+    assert entry.parity_min_db["fp16 vs fp32 onnxruntime"] >= 40.0
+
+
+def test_catalog_entry_records_credits_figures_and_recipe(packaged: Packaged) -> None:
+    entry = read_catalog(packaged.dest)["starry_night"]
+    painting = PAINTINGS["starry_night"]
+    assert (entry["title"], entry["artist"], entry["year"]) == (painting.title, painting.artist, painting.year)
+    assert entry["aliases"] == list(painting.aliases) and entry["license"] == painting.status
+    variant = entry["variants"]["reference"]
+    assert variant["size_bytes"] == (packaged.dest / "starry_night.onnx").stat().st_size
+    assert variant["gate"]["passed"] is True and variant["gpu_owed"] is True
+    assert set(variant["photos"]) == {"photo"} and variant["photos"]["photo"]["style"] > 0
+    clip = variant["clip"]
+    assert clip["clip"] == "clip.mp4" and clip["frames"] == 5 and set(clip["modes"]) == {"none", "flow"}
+    assert clip["modes"]["flow"]["warp_error"] >= 0
+    training = variant["training"]
+    assert training["step"] == 30 and training["init"] == "starry_night" and training["wall_seconds"] is None
+    report = json.loads((packaged.dest / "starry_night.parity.json").read_text())
+    assert report["sha256"] == variant["sha256"] and report["passed"] is True
+
+
+def test_card_is_the_catalog_rendered(packaged: Packaged) -> None:
+    entry = read_catalog(packaged.dest)["starry_night"]
+    card = (packaged.dest / "starry_night.md").read_text()
+    assert card == render_model_card(PAINTINGS["starry_night"], entry)
+    for text in ("Vincent van Gogh", "public domain", "GPU training is still owed", "fp16 vs fp32 onnxruntime"):
+        assert text in card
+    assert "--steps 30" in card and "--init starry_night.pt" in card and "clip.mp4" in card
+
+
+def test_rerun_is_idempotent_and_refuses_foreign_styles(packaged: Packaged, capsys) -> None:
+    model = packaged.dest / "starry_night.onnx"
+    before = (model.stat().st_mtime_ns, model.read_bytes())
+    _checkpoint(packaged.models / "la_muse.pt", "la_muse")  # a copyrighted painting: must never ship
+    argv = ["--models", str(packaged.models), "--dest", str(packaged.dest), "--only", "starry_night", "la_muse"]
+    with _logging_restored():
+        code = _tool().main([*argv, "-q"])
+    captured = capsys.readouterr()
+    assert code == 1
+    assert "starry_night.pt: starry_night (reference): up to date" in captured.out
+    assert "la_muse.pt: FAILED: " in captured.err and "only the bundled public-domain paintings" in captured.err
+    assert (model.stat().st_mtime_ns, model.read_bytes()) == before
+    assert not (packaged.dest / "la_muse.onnx").exists()
+
+
+@pytest.mark.parametrize(("arch", "file"), [("reference", "udnie.onnx"), ("lite", "udnie.lite.onnx")])
+def test_variant_files(arch: str, file: str) -> None:
+    assert variant_file("udnie", arch) == file
+
+
+def test_train_command_lists_what_differs_from_the_defaults() -> None:
+    data = {
+        "train_config": {
+            "size": 128,
+            "batch_size": 4,
+            "steps": 200,
+            "style_weight": 3e5,
+            "content_layers": ["relu2_2"],
+        },
+        "style": {"name": "udnie", "source": "/work/shared/data/styles/udnie.jpg"},
+        "data": {"root": "/work/shared/data/train"},
+        "init": {"checkpoint": "/work/models/starry_night.pt"},
+    }
+    assert train_command(data, output="udnie.pt") == (
+        "stylecam train --style styles/udnie.jpg --style-name udnie --data train -o udnie.pt "
+        "--size 128 --batch 4 --steps 200 --init starry_night.pt"
+    )
+
+
+def test_variants_are_listed_reference_first() -> None:
+    entry = style_entry(PAINTINGS["udnie"], {"x9": {}, "lite": {}, "fast": {}, "reference": {}})
+    assert list(entry["variants"]) == ["reference", "lite", "fast", "x9"]

@@ -1,0 +1,91 @@
+"""The feed-forward training objective: weighted VGG19 content + Gram style + total variation.
+
+The loss functions themselves are pure (``losses.py``); this module holds the frozen loss network,
+the painting's Gram matrices (computed once) and the weights from :class:`TrainConfig`.
+Losses are computed in float32 even under autocast: Gram matrices sum over every pixel and lose
+too much precision in bf16/fp16.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from stylecam.train.config import TrainConfig
+from stylecam.train.losses.functional import content_loss, gram_matrix, style_loss, total_variation_loss
+from stylecam.train.losses.vgg import VGGFeatures
+
+
+@dataclass(frozen=True)
+class LossTerms:
+    """Weighted loss terms of one batch (detached unless taken from :meth:`PerceptualLoss.forward`)."""
+
+    content: torch.Tensor
+    style: torch.Tensor
+    tv: torch.Tensor
+    total: torch.Tensor
+
+    def detach(self) -> LossTerms:
+        return LossTerms(self.content.detach(), self.style.detach(), self.tv.detach(), self.total.detach())
+
+    def as_floats(self) -> dict[str, float]:
+        return {
+            "content": float(self.content),
+            "style": float(self.style),
+            "tv": float(self.tv),
+            "total": float(self.total),
+        }
+
+
+def style_layer_weights(grams: dict[str, torch.Tensor], norm: str) -> dict[str, float] | None:
+    """Per-layer style weights: ``1 / (mean(G^2) * layers)`` for ``layer`` norm, None for ``none``."""
+    if norm == "none":
+        return None
+    return {name: 1.0 / (float(gram.double().pow(2).mean()) * len(grams) + 1e-12) for name, gram in grams.items()}
+
+
+class PerceptualLoss(nn.Module):
+    """Johnson et al. (2016) perceptual loss for one painting.
+
+    Args:
+        vgg: frozen features covering the config's content and style layers.
+        style_rgb: the painting, float RGB ``(1, 3, H, W)`` in 0-255 (already resized).
+        config: layers and loss weights.
+    """
+
+    def __init__(self, vgg: VGGFeatures, style_rgb: torch.Tensor, config: TrainConfig) -> None:
+        super().__init__()
+        self.vgg = vgg
+        self.content_layers = tuple(config.content_layers)
+        self.style_layers = tuple(config.style_layers)
+        self.content_weight = config.content_weight
+        self.style_weight = config.style_weight
+        self.tv_weight = config.tv_weight
+        with torch.no_grad():
+            features = vgg(style_rgb.float(), layers=self.style_layers)
+            grams = {name: gram_matrix(features[name].float()) for name in self.style_layers}
+        for name, gram in grams.items():
+            # Buffers (not a dict) so .to(device) moves them with the module.
+            self.register_buffer(f"gram_{name}", gram, persistent=False)
+        self.layer_weights = style_layer_weights(grams, config.style_norm)
+
+    @property
+    def style_grams(self) -> dict[str, torch.Tensor]:
+        return {name: getattr(self, f"gram_{name}") for name in self.style_layers}
+
+    def forward(self, output: torch.Tensor, content: torch.Tensor) -> LossTerms:
+        """Loss of network ``output`` for the ``content`` photos it was given (both RGB 0-255)."""
+        with torch.no_grad():
+            # Content targets need VGG only up to the content layer (relu2_2: 4 of 16 convs).
+            targets = self.vgg(content, layers=self.content_layers)
+        features = self.vgg(output, layers=self.content_layers + self.style_layers)
+        with torch.autocast(device_type=output.device.type, enabled=False):
+            feats32 = {name: value.float() for name, value in features.items()}
+            zero = output.new_zeros((), dtype=torch.float32)
+            c = sum((content_loss(feats32[n], targets[n].float()) for n in self.content_layers), zero)
+            s = style_loss(feats32, self.style_grams, self.layer_weights) if self.style_weight else zero
+            tv = total_variation_loss(output.float()) if self.tv_weight else zero
+            weighted = (self.content_weight * c, self.style_weight * s, self.tv_weight * tv)
+        return LossTerms(*weighted, total=weighted[0] + weighted[1] + weighted[2])
