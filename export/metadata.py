@@ -32,6 +32,9 @@ K_PARAM_ALIASES = "stylecam.param_aliases"  # JSON {parameter: initializer} for 
 ZEROS_ALIAS = "<zeros>"
 K_SOURCE = "stylecam.source_checkpoint"  # file name (not path) of the checkpoint
 K_STEP = "stylecam.train_step"
+K_TEMPORAL_WEIGHT = "stylecam.temporal_weight"  # weight of the trained-in stability term (0: none)
+K_TEACHER = "stylecam.distilled_from"  # sha256 of the teacher network, for distilled models
+K_SMOOTH_STRENGTH = "stylecam.recommended_smooth_strength"  # default --smooth-strength for this model
 
 BUNDLED_STYLE_LICENSE = "public domain (bundled with stylecam; see stylecam/assets/README.md)"
 UNKNOWN_LICENSE = "unknown"
@@ -89,6 +92,11 @@ def metadata_from_checkpoint(
         extra[K_STEP] = str(data["step"])
     if parameters is not None:
         extra[K_PARAMETERS] = str(parameters)
+    train = data.get("train_config") or {}
+    if train:
+        extra[K_TEMPORAL_WEIGHT] = f"{float(train.get('temporal_weight') or 0):g}"
+    if train.get("teacher_sha256"):
+        extra[K_TEACHER] = str(train["teacher_sha256"])
     licence = style_license(style, override=style_license_override)
     if licence == UNKNOWN_LICENSE:
         log.warning("the style image's licence is unknown; record it with --style-license (e.g. 'public domain')")

@@ -22,12 +22,13 @@ SUB_RANK = {
     "train": {"networks": 1, "losses": 2, "loop": 3, "paint": 4, "evaluation": 4, "cli": 5},
     "export": {"bundle": 1, "targets": 1, "cli": 2},
 }
-# Modules that sit above everything by design: the dispatcher and the public API facade.
+# Modules that sit above everything by design: the dispatcher and the public API facades.
 TOP = {
     "stylecam.cli",
     "stylecam.__main__",
     "stylecam.__init__",
     "stylecam.api",
+    "stylecam.train.__init__",
     "stylecam.info_cli",
     "stylecam.doctor_cli",
 }

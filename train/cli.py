@@ -34,13 +34,21 @@ _SETTINGS = {
     "amp": "amp",
     "seed": "seed",
     "freeze_encoder_steps": "freeze_encoder_steps",
+    "lr_decay": "lr_decay",
+    "distill_pixel_weight": "distill_pixel_weight",
+    "distill_feature_weight": "distill_feature_weight",
+    "temporal_weight": "temporal_weight",
+    "warp_shift": "warp_shift",
+    "warp_local": "warp_local",
+    "warp_grid": "warp_grid",
+    "warp_noise": "warp_noise",
 }
 
 
 # RunOptions fields whose flags are optional with no default
 _OPTIONAL = (
     "style", "data", "output", "style_name", "style_license", "log_dir", "workers", "resume", "init", "export",
-    "vgg_weights",
+    "vgg_weights", "teacher", "teacher_cache",
 )  # fmt: skip
 
 
@@ -95,6 +103,78 @@ def _hyperparameters(parser: argparse.ArgumentParser) -> None:
         type=int,
         default=hidden,
         help="with --init: keep the encoder fixed for the first N steps (default: 0)",
+    )
+    add(
+        "--lr-decay",
+        type=float,
+        default=hidden,
+        metavar="FRACTION",
+        help=f"cosine decay of the learning rate to 1%% over this last fraction of the steps (default: {d.lr_decay:g})",
+    )
+    _distillation(parser, d)
+    _temporal(parser, d)
+
+
+def _distillation(parser: argparse.ArgumentParser, d: TrainConfig) -> None:
+    group = parser.add_argument_group(
+        "distillation: train on a teacher network's outputs (computed once and cached; no VGG19 by default)"
+    )
+    unset, hidden = argparse.SUPPRESS, argparse.SUPPRESS
+    group.add_argument(
+        "--teacher",
+        type=Path,
+        default=unset,
+        metavar="MODEL",
+        help="a trained network (checkpoint .pt or stylecam .onnx) whose outputs the new network learns; "
+        "--content-weight and --style-weight then default to 0",
+    )
+    group.add_argument(
+        "--teacher-cache", type=Path, default=unset, metavar="DIR", help="where the teacher's outputs are kept"
+    )
+    group.add_argument(
+        "--distill-pixel-weight",
+        type=float,
+        default=hidden,
+        help=f"L1 to the teacher's output, 0-255 pixels (default: {d.distill_pixel_weight:g})",
+    )
+    group.add_argument(
+        "--distill-feature-weight",
+        type=float,
+        default=hidden,
+        help="squared error of VGG19 relu1_1/relu2_1 features against the teacher's "
+        f"(default: {d.distill_feature_weight:g})",
+    )
+
+
+def _temporal(parser: argparse.ArgumentParser, d: TrainConfig) -> None:
+    group = parser.add_argument_group(
+        "temporal stability: the output of a randomly warped, noisy photo must be the warped output "
+        "(Wang et al. 2020); no video needed"
+    )
+    hidden = argparse.SUPPRESS
+    group.add_argument(
+        "--temporal-weight",
+        type=float,
+        default=hidden,
+        help=f"weight of the mean squared difference, 0-255 pixels (default: {d.temporal_weight:g}: off)",
+    )
+    group.add_argument(
+        "--warp-shift", type=float, default=hidden, help=f"largest global shift, px (default: {d.warp_shift:g})"
+    )
+    group.add_argument(
+        "--warp-local", type=float, default=hidden, help=f"largest local displacement, px (default: {d.warp_local:g})"
+    )
+    group.add_argument(
+        "--warp-grid",
+        type=int,
+        default=hidden,
+        help=f"cells per side of the random motion field (default: {d.warp_grid})",
+    )
+    group.add_argument(
+        "--warp-noise",
+        type=float,
+        default=hidden,
+        help=f"noise std on the warped photo, 0-255 (default: {d.warp_noise:g})",
     )
 
 

@@ -63,6 +63,20 @@ class TrainConfig:
     amp: str = "auto"
     seed: int = 0
     freeze_encoder_steps: int = 0
+    # Learning-rate schedule: constant, then a cosine decay to 1 % over the last `lr_decay` of the steps.
+    lr_decay: float = 0.0
+    # Distillation (with a teacher network): L1 to the teacher's output in 0-255 pixels, and the
+    # squared error of low VGG19 features (relu1_1, relu2_1) against the teacher's, per element.
+    teacher_sha256: str | None = None  # set from --teacher; part of the digest: the teacher decides the result
+    distill_pixel_weight: float = 1.0
+    distill_feature_weight: float = 0.0
+    # Temporal stability (Wang et al. 2020, compound regularisation): the network's output for a
+    # randomly warped, noisy input must equal the warped output (or the warped teacher output).
+    temporal_weight: float = 0.0
+    warp_shift: float = 4.0  # largest global shift, px
+    warp_local: float = 2.0  # largest local displacement of the smooth random field, px
+    warp_grid: int = 4  # coarse grid cells per side of the random field
+    warp_noise: float = 2.0  # std of the Gaussian noise added to the warped input, 0-255 pixels
 
     def __post_init__(self) -> None:
         if self.size < 16 or self.size % CROP_MULTIPLE:
@@ -77,8 +91,18 @@ class TrainConfig:
             raise UsageError(f"--lr must be between 0 and 1 (Adam step size), got {self.learning_rate}")
         if min(self.content_weight, self.style_weight, self.tv_weight) < 0:
             raise UsageError("loss weights (--content-weight, --style-weight, --tv-weight) must be >= 0")
-        if self.content_weight == 0 and self.style_weight == 0:
-            raise UsageError("--content-weight and --style-weight are both 0; nothing to learn")
+        if self.content_weight == 0 and self.style_weight == 0 and self.teacher_sha256 is None:
+            raise UsageError(
+                "--content-weight and --style-weight are both 0 and there is no --teacher; nothing to learn"
+            )
+        if not 0 <= self.lr_decay <= 1:
+            raise UsageError(f"--lr-decay is the fraction of the steps to decay over, 0-1; got {self.lr_decay}")
+        if min(self.distill_pixel_weight, self.distill_feature_weight, self.temporal_weight) < 0:
+            raise UsageError("--distill-pixel-weight, --distill-feature-weight and --temporal-weight must be >= 0")
+        if self.teacher_sha256 is not None and self.distill_pixel_weight == 0 and self.distill_feature_weight == 0:
+            raise UsageError("--teacher with both distillation weights at 0 learns nothing from it; drop one of them")
+        if min(self.warp_shift, self.warp_local, self.warp_noise) < 0 or not 1 <= self.warp_grid <= 64:
+            raise UsageError("--warp-shift, --warp-local and --warp-noise must be >= 0 and --warp-grid 1-64")
         if self.style_size is not None and not 16 <= self.style_size <= 4096:
             raise UsageError(f"--style-size must be between 16 and 4096 px, got {self.style_size}")
         if self.style_norm not in STYLE_NORMS:
@@ -119,8 +143,8 @@ class TrainConfig:
         return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-# Settings that may differ when a run is resumed: only how long it trains.
-RESUMABLE_CHANGES = frozenset({"steps", "epochs"})
+# Settings that may differ when a run is resumed: how long it trains and when the rate decays.
+RESUMABLE_CHANGES = frozenset({"steps", "epochs", "lr_decay"})
 
 
 @dataclass(frozen=True)
@@ -139,6 +163,8 @@ class RunOptions:
     save_every: int = 1000
     resume: Path | None = None
     init: Path | None = None
+    teacher: Path | None = None  # a trained network to distil (checkpoint .pt or stylecam .onnx)
+    teacher_cache: Path | None = None  # where the teacher's outputs are kept (default: beside the output)
     export: Path | None = None  # write a checked ONNX model at the end (stylecam.export)
     export_fp16: bool = False
     vgg_weights: Path | None = None

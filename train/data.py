@@ -123,6 +123,43 @@ class PhotoFolder(Dataset):
         raise InputError(f"none of the {len(self.paths)} training photos can be decoded any more")
 
 
+class PairedPhotoFolder(PhotoFolder):
+    """Like :class:`PhotoFolder`, with the same crop of each photo's painted target (distillation).
+
+    Items are ``(uint8 RGB tensor (6, size, size), skipped paths)``: the photo's channels, then the
+    target's. A photo whose target is missing or unreadable is skipped like an unreadable photo.
+    """
+
+    def __init__(self, paths: Sequence[Path], targets: Sequence[Path], size: int, seed: int) -> None:
+        super().__init__(paths, size, seed)
+        if len(targets) != len(self.paths):
+            raise ValueError("one target per photo")
+        self.targets = [str(p) for p in targets]
+
+    def _pair(self, position: int) -> npt.NDArray[np.uint8] | None:
+        photo = decode(Path(self.paths[position]))
+        target = decode(Path(self.targets[position])) if Path(self.targets[position]).is_file() else None
+        if photo is None or target is None:
+            return None
+        if target.shape != photo.shape:  # a stale cache entry: the photo changed
+            target = cv2.resize(target, (photo.shape[1], photo.shape[0]), interpolation=cv2.INTER_AREA)
+        return np.concatenate([photo, target], axis=2)
+
+    def __getitem__(self, sample: Sample) -> tuple[torch.Tensor, tuple[str, ...]]:
+        index, epoch = sample
+        rng = np.random.default_rng((self.seed, epoch, index))
+        skipped: list[str] = []
+        for attempt in range(len(self.paths)):
+            position = (index + attempt) % len(self.paths)
+            both = self._pair(position)
+            if both is not None:
+                crop = random_crop(both, self.size, rng)
+                rgb = np.ascontiguousarray(np.concatenate([crop[:, :, 2::-1], crop[:, :, 5:2:-1]], axis=2))
+                return torch.from_numpy(rgb).permute(2, 0, 1), tuple(skipped)
+            skipped.append(self.paths[position])
+        raise InputError(f"none of the {len(self.paths)} training photos and their teacher outputs can be decoded")
+
+
 def collate(items: list[tuple[torch.Tensor, tuple[str, ...]]]) -> tuple[torch.Tensor, list[str]]:
     images = torch.stack([image for image, _ in items])
     skipped = [path for _, paths in items for path in paths]

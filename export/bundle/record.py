@@ -34,6 +34,14 @@ FLAGS = {
     "amp": "--amp",
     "seed": "--seed",
     "freeze_encoder_steps": "--freeze-encoder-steps",
+    "lr_decay": "--lr-decay",
+    "distill_pixel_weight": "--distill-pixel-weight",
+    "distill_feature_weight": "--distill-feature-weight",
+    "temporal_weight": "--temporal-weight",
+    "warp_shift": "--warp-shift",
+    "warp_local": "--warp-local",
+    "warp_grid": "--warp-grid",
+    "warp_noise": "--warp-noise",
 }
 
 
@@ -70,6 +78,13 @@ def train_command(data: dict[str, Any], *, output: str) -> str:
     init = data.get("init") or {}
     if init.get("checkpoint"):
         words.append(f"--init {Path(str(init['checkpoint'])).name}")
+    teacher = data.get("teacher") or {}
+    if teacher.get("name"):
+        words.append(f"--teacher {teacher['name']}")
+        # distillation turns the painting's losses off unless they were asked for
+        for flag in ("--content-weight", "--style-weight"):
+            if f"{flag} 0" in words:
+                words.remove(f"{flag} 0")
     return " ".join(words)
 
 
@@ -112,6 +127,7 @@ def training_record(checkpoint: Path, data: dict[str, Any], *, output_name: str)
         "step": step,
         "images_seen": int(data.get("images_seen") or 0),
         "init": str(init.get("style") or Path(str(init["checkpoint"])).stem) if init.get("checkpoint") else "",
+        "teacher": str((data.get("teacher") or {}).get("name") or ""),
         "style_image": {
             "file": Path(str(style.get("source", ""))).name,
             "sha256": str(style.get("sha256", "")),

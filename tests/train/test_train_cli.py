@@ -65,7 +65,7 @@ CASES = [
     (["--batch", "5"], 2, "has 4 photos but one step needs 5"),
     (["--resume", "{done}", "--init", "{done}"], 2, "exclude each other"),
     (["--resume", "{done}", "--arch", "reference"], 2, "arch='reference'"),
-    (["--resume", "{done}", "--lr", "0.01"], 2, "only --steps/--epochs may change"),
+    (["--resume", "{done}", "--lr", "0.01"], 2, "only --steps/--epochs/--lr-decay may change"),
     (["--resume", "{done}"], 2, "already trained 1 of 1 steps"),
     (["--resume", "{examples}", "--steps", "5"], 5, "--init"),
     (["--resume", "{plain}", "--steps", "5"], 5, "no training state"),

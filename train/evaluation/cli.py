@@ -24,7 +24,21 @@ LOSSES_FIX = "pip install 'stylecam[train]'"
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of ``stylecam eval`` (argparse only: nothing heavy is imported here)."""
     parser.add_argument("--model", required=True, metavar="PATH|NAME", help="an .onnx file or a bundled model name")
-    parser.add_argument("--video", required=True, metavar="VIDEO", help="the clip to evaluate on")
+    parser.add_argument("--video", metavar="VIDEO", help="the clip to evaluate on (omit for --synthetic-warps alone)")
+    parser.add_argument(
+        "--synthetic-warps",
+        type=int,
+        default=4,
+        metavar="N",
+        help="also the warping error under N known random warps of each photo (no video needed; 0: off)",
+    )
+    parser.add_argument(
+        "--photos",
+        nargs="+",
+        type=Path,
+        metavar="IMAGE",
+        help="photos for --synthetic-warps (default: the bundled CC0 photos)",
+    )
     parser.add_argument(
         "--smooth",
         nargs="+",
@@ -72,6 +86,8 @@ def _config(args: argparse.Namespace) -> Any:
     from stylecam.train.evaluation.evaluate import EvalConfig
 
     model = resolve_model(args.model)
+    if args.video is None:
+        return None
     probe_video(args.video)  # a missing or broken clip fails before the model loads
     style_arg = getattr(args, "style", None)
     style = check_input_file(style_arg, what="style image") if style_arg else None
@@ -90,18 +106,74 @@ def _config(args: argparse.Namespace) -> Any:
     )
 
 
+def _synthetic(args: argparse.Namespace, model: Path) -> dict[str, Any]:
+    """The synthetic-warp warping error of ``model`` (no smoothing) on the photos."""
+    import stylecam
+    from stylecam.images import read_image, resize_long_side
+    from stylecam.runtime.config import RuntimeConfig
+    from stylecam.runtime.inference.stylizer import Stylizer
+    from stylecam.runtime.temporal.warps import WarpSettings, synthetic_warp_error
+
+    photos = args.photos or sorted((Path(stylecam.__file__).parent / "assets" / "photos").glob("*.jpg"))
+    images = [resize_long_side(read_image(photo, what="photo").bgr, args.max_size) for photo in photos]
+    settings = WarpSettings()
+    with Stylizer(model, RuntimeConfig(provider=args.provider)) as stylizer:
+        result = synthetic_warp_error(stylizer, images, warps=args.synthetic_warps, settings=settings)
+    return {
+        "photos": [Path(photo).name for photo in photos],
+        "max_size": args.max_size,
+        "warps_per_photo": args.synthetic_warps,
+        "pairs": result.pairs,
+        "warp": {
+            "shift_px": settings.shift,
+            "local_px": settings.local,
+            "cells": settings.cells,
+            "noise": settings.noise,
+        },
+        "warp_error": result.warp_error,
+        "source_warp_error": result.source_warp_error,
+        "ratio": result.ratio,
+    }
+
+
 def run(args: argparse.Namespace) -> int:
     """Run ``stylecam eval``; returns the exit code (errors are raised as StylecamError)."""
     from stylecam.atomic import check_output_path
-    from stylecam.runtime.bench.hostinfo import host_info, load_average
+    from stylecam.errors import UsageError
+    from stylecam.runtime.bench.hostinfo import host_info
     from stylecam.runtime.bench.report import write_json
+    from stylecam.runtime.inference.models import resolve_model
+
+    if args.synthetic_warps < 0:
+        raise UsageError(f"--synthetic-warps must be >= 0, got {args.synthetic_warps}")
+    if args.video is None and not args.synthetic_warps:
+        raise UsageError("nothing to measure: pass --video CLIP, or --synthetic-warps N for photos under known motion")
+    if args.video is not None and not args.no_losses:
+        _require_losses()
+    config = _config(args)
+    model = config.model if config is not None else resolve_model(args.model)
+    inputs = [model] + ([config.video] if config is not None else [])
+    json_path = check_output_path(args.json, inputs=inputs) if args.json else None
+    record: dict[str, Any] = {"model": str(model), "host": host_info()}
+    if config is not None:
+        record = _evaluate_clip(args, config)
+    if args.synthetic_warps:
+        record["synthetic"] = synthetic = _synthetic(args, model)
+        print(
+            f"synthetic warps ({synthetic['pairs']} pairs on {len(synthetic['photos'])} photos, no smoothing): "
+            f"warping error {synthetic['warp_error'] * 1e3:.3f}e-3, ratio to the source {synthetic['ratio']:.2f}"
+        )
+    if json_path is not None:
+        write_json(json_path, record)
+        print(f"wrote {json_path}")
+    return 0
+
+
+def _evaluate_clip(args: argparse.Namespace, config: Any) -> dict[str, Any]:
+    from stylecam.runtime.bench.hostinfo import host_info, load_average
     from stylecam.train.evaluation.evaluate import evaluate_video
     from stylecam.train.evaluation.report import describe_goals, eval_record, render_eval_table
 
-    if not args.no_losses:
-        _require_losses()
-    config = _config(args)
-    json_path = check_output_path(args.json, inputs=[config.model, config.video]) if args.json else None
     load_start = load_average()
     result, used = evaluate_video(config, progress=not args.quiet)
     settings = {
@@ -126,7 +198,4 @@ def run(args: argparse.Namespace) -> int:
     print(describe_goals(record))
     if not config.losses:
         print(f"style/content losses not measured (--no-losses); they need VGG19: {LOSSES_FIX}")
-    if json_path is not None:
-        write_json(json_path, record)
-        print(f"wrote {json_path}")
-    return 0
+    return record

@@ -18,11 +18,14 @@ from torch import nn
 
 from stylecam.errors import ModelLoadError, UsageError
 from stylecam.train.config import TrainConfig
-from stylecam.train.data import PhotoFolder, ResumableSampler, build_loader, iterate_batches
+from stylecam.train.data import PairedPhotoFolder, PhotoFolder, ResumableSampler, build_loader, iterate_batches
+from stylecam.train.loop import distributed
+from stylecam.train.loop.distill import build_cache
 from stylecam.train.loop.engine import Precision, TrainState
 from stylecam.train.loop.resume import RunRecord, restore_rng
 from stylecam.train.loop.setup import Plan
 from stylecam.train.losses.criterion import PerceptualLoss
+from stylecam.train.losses.objective import DISTILL_LAYERS, Objective
 from stylecam.train.losses.vgg import VGGFeatures, VGGWeights, load_vgg_weights
 from stylecam.train.networks.model import build_model
 
@@ -34,7 +37,7 @@ class Assembly:
     """Everything the loop needs, built and (on resume) restored."""
 
     state: TrainState
-    criterion: PerceptualLoss
+    criterion: Objective
     precision: Precision
     encoder: list[nn.Parameter]
     record: RunRecord
@@ -54,13 +57,20 @@ def build_criterion(
     weights: VGGWeights,
     precision: Precision,
     device: torch.device,
-) -> PerceptualLoss:
-    """Frozen VGG19 (truncated after the deepest layer used) and the painting's Gram matrices."""
-    vgg = VGGFeatures(config.content_layers + config.style_layers, weights).to(device)
-    if precision.channels_last:
-        vgg = vgg.to(memory_format=torch.channels_last)
-    rgb = torch.from_numpy(np.ascontiguousarray(style_bgr[:, :, ::-1])).permute(2, 0, 1).unsqueeze(0).float()
-    return PerceptualLoss(vgg, rgb.to(device), config)
+) -> Objective:
+    """The step's objective: frozen VGG19 (truncated after the deepest layer used) and the painting's
+    Gram matrices when the perceptual terms are on, VGG19 to relu2_1 for feature distillation."""
+
+    def features(layers: tuple[str, ...]) -> VGGFeatures:
+        vgg = VGGFeatures(layers, weights).to(device)
+        return vgg.to(memory_format=torch.channels_last) if precision.channels_last else vgg
+
+    perceptual = None
+    if config.content_weight or config.style_weight or config.tv_weight:
+        rgb = torch.from_numpy(np.ascontiguousarray(style_bgr[:, :, ::-1])).permute(2, 0, 1).unsqueeze(0).float()
+        perceptual = PerceptualLoss(features(config.content_layers + config.style_layers), rgb.to(device), config)
+    distill = features(DISTILL_LAYERS) if config.teacher_sha256 and config.distill_feature_weight > 0 else None
+    return Objective(perceptual, config, distill, seed=config.seed).to(device)
 
 
 def _load_weights(model: nn.Module, state: dict[str, torch.Tensor], source: Path | None, flag: str) -> None:
@@ -119,9 +129,11 @@ def _restore(state: TrainState, plan: Plan) -> None:
 
 def _record(plan: Plan, weights: VGGWeights) -> RunRecord:
     style = plan.style
-    init = None
+    init = teacher = None
     if plan.init is not None:
         init = {"checkpoint": str(plan.options.init), "style": (plan.init.get("style") or {}).get("name")}
+    if plan.teacher is not None:
+        teacher = {"path": str(plan.teacher.resolve()), "name": plan.teacher.name, "sha256": plan.config.teacher_sha256}
     return RunRecord(
         config=plan.config,
         model_config=plan.model_config,
@@ -136,7 +148,24 @@ def _record(plan: Plan, weights: VGGWeights) -> RunRecord:
         data={"root": str(plan.data_root.resolve()), "images": len(plan.photos)},
         world_size=plan.dist.world_size,
         init=init,
+        teacher=teacher,
     )
+
+
+def _dataset(plan: Plan) -> PhotoFolder:
+    config = plan.config
+    if plan.teacher is None or plan.teacher_cache is None:
+        return PhotoFolder(plan.photos, config.size, config.seed)
+    # Rank 0 paints what is missing; the others wait, then read the same files.
+    targets = None
+    if plan.dist.is_main:
+        targets = build_cache(
+            plan.teacher, plan.photos, plan.teacher_cache, device=plan.device, progress=plan.options.progress
+        )
+    distributed.barrier(plan.dist)
+    if targets is None:
+        targets = build_cache(plan.teacher, plan.photos, plan.teacher_cache, device=plan.device, progress=False)
+    return PairedPhotoFolder(plan.photos, targets, config.size, config.seed)
 
 
 def assemble(plan: Plan) -> Assembly:
@@ -156,7 +185,7 @@ def assemble(plan: Plan) -> Assembly:
     if plan.dist.enabled:
         ids = [device.index] if device.type == "cuda" else None
         state.model = nn.parallel.DistributedDataParallel(model, device_ids=ids)
-    dataset = PhotoFolder(plan.photos, config.size, config.seed)
+    dataset = _dataset(plan)
     sampler = ResumableSampler(dataset, num_replicas=plan.dist.world_size, rank=plan.dist.rank, seed=config.seed)
     loader = build_loader(
         dataset, sampler, batch_size=config.batch_size, workers=plan.workers, pin_memory=device.type == "cuda"

@@ -18,7 +18,8 @@ from torch import nn
 from stylecam.errors import UsageError
 from stylecam.train.loop import distributed
 from stylecam.train.loop.interrupt import StopRequest
-from stylecam.train.losses.criterion import LossTerms, PerceptualLoss
+from stylecam.train.losses.criterion import LossTerms
+from stylecam.train.losses.objective import Objective
 
 log = logging.getLogger(__name__)
 
@@ -58,19 +59,33 @@ class TrainState:
     skipped: set[str] = field(default_factory=set)
 
 
+def learning_rate_at(step: int, total_steps: int, base: float, decay: float) -> float:
+    """Constant, then a cosine decay to 1 % of ``base`` over the last ``decay`` fraction of the steps."""
+    start = total_steps * (1.0 - decay)
+    if decay <= 0 or step < start:
+        return base
+    progress = min(1.0, (step - start) / max(total_steps - start, 1e-9))
+    return base * (0.01 + 0.99 * 0.5 * (1.0 + math.cos(math.pi * progress)))
+
+
 def train_step(
     state: TrainState,
-    criterion: PerceptualLoss,
+    criterion: Objective,
     images: torch.Tensor,
     precision: Precision,
     device: torch.device,
     frozen: Sequence[nn.Parameter] = (),
 ) -> LossTerms:
-    """One optimiser step on a uint8 batch; returns the detached weighted loss terms."""
+    """One optimiser step on a uint8 batch; returns the detached weighted loss terms.
+
+    A batch of 6 channels is a distillation batch: the photos, then the teacher's outputs.
+    """
     x = precision.prepare(images, device)
+    teacher = None
+    if x.shape[1] == 6:
+        x, teacher = x[:, :3].contiguous(memory_format=_format(x)), x[:, 3:].contiguous(memory_format=_format(x))
     with precision.autocast():
-        output = state.model(x)
-        terms = criterion(output, x)  # VGG under autocast too; the loss sums run in float32
+        terms = criterion(state.model, x, teacher)  # VGG under autocast too; the loss sums run in float32
     state.optimizer.zero_grad(set_to_none=True)
     state.scaler.scale(terms.total).backward()
     for parameter in frozen:
@@ -79,6 +94,10 @@ def train_step(
     state.scaler.step(state.optimizer)
     state.scaler.update()
     return terms.detach()
+
+
+def _format(x: torch.Tensor) -> torch.memory_format:
+    return torch.channels_last if x.is_contiguous(memory_format=torch.channels_last) else torch.contiguous_format
 
 
 def check_finite(terms: dict[str, float], step: int) -> None:
@@ -92,7 +111,7 @@ def check_finite(terms: dict[str, float], step: int) -> None:
 def fit(
     state: TrainState,
     batches: Iterator[tuple[torch.Tensor, list[str]]],
-    criterion: PerceptualLoss,
+    criterion: Objective,
     *,
     total_steps: int,
     precision: Precision,
@@ -103,6 +122,7 @@ def fit(
     freeze_encoder_steps: int = 0,
     on_step: Callable[[TrainState, LossTerms], None] | None = None,
     stop_check_every: int = 1,
+    lr_decay: float = 0.0,
 ) -> bool:
     """Train until ``total_steps``; return True if stopped early by ``stop`` (on every rank alike).
 
@@ -117,6 +137,11 @@ def fit(
                 log.warning("skipping unreadable training photo %s", path)
                 state.skipped.add(path)
         frozen = encoder if state.step < freeze_encoder_steps else ()
+        if lr_decay > 0:
+            for group in state.optimizer.param_groups:
+                group["lr"] = learning_rate_at(
+                    state.step, total_steps, group.setdefault("base_lr", group["lr"]), lr_decay
+                )
         terms = train_step(state, criterion, images, precision, device, frozen)
         state.step += 1
         state.images_seen += images.shape[0] * dist_info.world_size

@@ -22,6 +22,7 @@ from stylecam.train.losses.criterion import LossTerms
 log = logging.getLogger(__name__)
 
 TERMS = ("content", "style", "tv", "total")
+OPTIONAL_TERMS = ("distill", "temporal")
 
 
 class Monitor:
@@ -42,6 +43,7 @@ class Monitor:
         self.last: dict[str, float] = {}
         self.images_per_second = 0.0
         self._window: list[torch.Tensor] = []
+        self._optional: set[str] = set()  # distill/temporal: shown once a step reported them
         self._images = 0
         self._clock = time.perf_counter()
         self._run_start = self._clock
@@ -66,7 +68,10 @@ class Monitor:
         self.bar.update(1)
         if not self.enabled:
             return
-        self._window.append(torch.stack([terms.content, terms.style, terms.tv, terms.total]))
+        zero = terms.total.new_zeros(())
+        extra = [zero if value is None else value for value in (terms.distill, terms.temporal)]
+        self._window.append(torch.stack([terms.content, terms.style, terms.tv, terms.total, *extra]))
+        self._optional.update(name for name in OPTIONAL_TERMS if getattr(terms, name) is not None)
         self._images += images
         self._run_images += images
         if step % self.log_every == 0:
@@ -76,18 +81,15 @@ class Monitor:
         if not self._window:
             return
         means = torch.stack(self._window).float().mean(0).tolist()  # the one device sync per window
-        self.last = dict(zip(TERMS, means))
+        self.last = {
+            name: value for name, value in zip(TERMS + OPTIONAL_TERMS, means) if name in TERMS or name in self._optional
+        }
         check_finite(self.last, step)
         now = time.perf_counter()
         self.images_per_second = self._images / max(now - self._clock, 1e-9)
         self._window, self._images, self._clock = [], 0, now
-        self.bar.set_postfix(
-            content=f"{self.last['content']:.3g}",
-            style=f"{self.last['style']:.3g}",
-            tv=f"{self.last['tv']:.2g}",
-            img_s=f"{self.images_per_second:.1f}",
-            refresh=False,
-        )
+        shown = {name: f"{self.last[name]:.3g}" for name in ("content", "style", *OPTIONAL_TERMS) if name in self.last}
+        self.bar.set_postfix(**shown, tv=f"{self.last['tv']:.2g}", img_s=f"{self.images_per_second:.1f}", refresh=False)
         if self.writer is not None:
             for name, value in self.last.items():
                 self.writer.add_scalar(f"loss/{name}", value, step)

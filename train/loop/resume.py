@@ -73,6 +73,7 @@ class RunRecord:
     data: dict[str, Any]
     world_size: int
     init: dict[str, Any] | None = None
+    teacher: dict[str, Any] | None = None  # {path, sha256, name} of a distillation run
 
 
 def make_payload(
@@ -103,6 +104,7 @@ def make_payload(
         "data": {**record.data, "skipped": sorted(skipped)},
         "world_size": record.world_size,
         "init": record.init,
+        "teacher": record.teacher,
         "losses": dict(losses),
         "complete": complete,
         "rng": capture_rng(),
@@ -130,7 +132,8 @@ def resumed_config(saved: TrainConfig, given: dict[str, Any], path: Path) -> Tra
     if conflicts:
         raise UsageError(
             f"--resume {path}: options differ from the run being resumed: {'; '.join(conflicts)}; "
-            "drop them to continue that run (only --steps/--epochs may change), or start a new run with --init"
+            "drop them to continue that run (only --steps/--epochs/--lr-decay may change), "
+            "or start a new run with --init"
         )
     changes = {k: v for k, v in given.items() if k in RESUMABLE_CHANGES}
     if "steps" in changes and "epochs" not in changes:

@@ -158,7 +158,7 @@ def _train(plan: Plan, on_step: Callable[[TrainState, LossTerms], None] | None) 
                 state, parts.batches, parts.criterion, total_steps=config.steps, precision=parts.precision,
                 device=plan.device, dist_info=plan.dist, stop=stop, encoder=parts.encoder,
                 freeze_encoder_steps=config.freeze_encoder_steps, on_step=hook,
-                stop_check_every=LOG_EVERY.get(plan.device.type, 1),
+                stop_check_every=LOG_EVERY.get(plan.device.type, 1), lr_decay=config.lr_decay,
             )  # fmt: skip
         monitor.flush(state.step, state.optimizer.param_groups[0]["lr"])
         seconds = time.perf_counter() - start

@@ -25,6 +25,7 @@ from stylecam.train.data import check_decodable, list_images
 from stylecam.train.devices import resolve_device
 from stylecam.train.loop import distributed
 from stylecam.train.loop.checkpoint import load_checkpoint
+from stylecam.train.loop.distill import cache_folder, check_teacher
 from stylecam.train.loop.resume import check_resumable, init_model_config, resumed_config
 from stylecam.train.losses.style import StyleImage, load_style, resolve_style
 from stylecam.train.networks.model import ModelConfig, get_config, network_stride
@@ -49,6 +50,8 @@ class Plan:
     workers: int
     resume: dict[str, Any] | None = None
     init: dict[str, Any] | None = None
+    teacher: Path | None = None  # distillation: the teacher file, checked against config.teacher_sha256
+    teacher_cache: Path | None = None  # the folder of its outputs (one PNG per photo)
 
 
 def _settings(given: Mapping[str, Any]) -> dict[str, Any]:
@@ -89,6 +92,9 @@ def _configs(
         check_resumable(resume, options.resume)
         config = resumed_config(TrainConfig.from_dict(resume["train_config"]), given, options.resume)
         return config, ModelConfig.from_dict(resume["model_config"]), resume, None
+    if options.teacher is not None:
+        # Distilling: the teacher is the target, so the painting's losses are opt-in.
+        given = {"content_weight": 0.0, "style_weight": 0.0, **given, "teacher_sha256": check_teacher(options.teacher)}
     if options.init is not None:
         init = load_checkpoint(options.init)
         model_config = init_model_config(init, given.get("arch"), options.init)
@@ -110,6 +116,26 @@ def _check_crop(config: TrainConfig, model_config: ModelConfig) -> None:
             f"--size {config.size} is not a multiple of {stride}, the size step of the {model_config.arch!r} "
             f"network; use e.g. --size {fit}"
         )
+
+
+def _teacher(
+    options: RunOptions, config: TrainConfig, resume: dict[str, Any] | None, output: Path
+) -> tuple[Path | None, Path | None]:
+    """The teacher file and its cache folder for a distillation run (None, None otherwise)."""
+    if config.teacher_sha256 is None:
+        if options.teacher is not None:  # only reachable with --resume of a run without a teacher
+            raise UsageError(f"--resume {options.resume}: that run had no --teacher; drop --teacher")
+        return None, None
+    saved = (resume or {}).get("teacher") or {}
+    teacher = options.teacher or (Path(saved["path"]) if saved.get("path") else None)
+    teacher = _required(teacher, "--teacher", "the run being resumed was distilled from a teacher; pass it again")
+    if resume is not None and check_teacher(teacher) != config.teacher_sha256:
+        raise UsageError(
+            f"--teacher {teacher} is not the network the resumed run was distilled from "
+            f"(sha256 {config.teacher_sha256[:12]}); pass that file"
+        )
+    root = options.teacher_cache or output.with_name(f"{output.stem}_teacher")
+    return teacher, cache_folder(Path(root), config.teacher_sha256)
 
 
 def _required(value: Any, flag: str, hint: str) -> Any:
@@ -206,8 +232,10 @@ def plan_run(
             f"pass --steps N with N > {resume['step']} to train longer"
         )
     check_decodable(photos, data_root)
+    teacher, teacher_cache = _teacher(options, config, resume, output)
     workers = options.workers if options.workers is not None else _auto_workers(device, info)
     return Plan(
         config=config, model_config=model_config, options=options, output=output, log_dir=log_dir, photos=photos,
         data_root=data_root, style=style, device=device, dist=info, workers=workers, resume=resume, init=init,
+        teacher=teacher, teacher_cache=teacher_cache,
     )  # fmt: skip

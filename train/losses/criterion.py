@@ -26,17 +26,31 @@ class LossTerms:
     style: torch.Tensor
     tv: torch.Tensor
     total: torch.Tensor
+    distill: torch.Tensor | None = None  # only in runs with a teacher
+    temporal: torch.Tensor | None = None  # only in runs with --temporal-weight
 
     def detach(self) -> LossTerms:
-        return LossTerms(self.content.detach(), self.style.detach(), self.tv.detach(), self.total.detach())
+        return LossTerms(
+            self.content.detach(),
+            self.style.detach(),
+            self.tv.detach(),
+            self.total.detach(),
+            distill=None if self.distill is None else self.distill.detach(),
+            temporal=None if self.temporal is None else self.temporal.detach(),
+        )
 
     def as_floats(self) -> dict[str, float]:
-        return {
+        values = {
             "content": float(self.content),
             "style": float(self.style),
             "tv": float(self.tv),
             "total": float(self.total),
         }
+        for name in ("distill", "temporal"):
+            value = getattr(self, name)
+            if value is not None:
+                values[name] = float(value)
+        return values
 
 
 def style_layer_weights(grams: dict[str, torch.Tensor], norm: str) -> dict[str, float] | None:

@@ -8,6 +8,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 
@@ -17,7 +18,7 @@ from stylecam.runtime.bench.model import PanningScene
 from stylecam.runtime.config import SmoothingConfig
 from stylecam.train.evaluation.evaluate import EvalConfig, evaluate_frames, parse_mode, resolve_style
 from stylecam.train.evaluation.report import eval_record, render_eval_table, validate_record
-from tests.conftest import HAS_TORCH
+from tests.conftest import HAS_TORCH, make_photo
 from tests.runtime.clips import write_clip
 from tests.runtime.onnx_builders import make_contract_model
 from tests.runtime.synthetic_clip import clean_style, flicker, make_clip
@@ -214,3 +215,31 @@ def test_a_model_without_a_bundled_style_needs_style(
         pytest.skip("the style check comes after the torch check")
     assert main(["eval", "--model", str(model), "--video", str(clip), "-q"]) == 2
     assert "--style PATH" in capsys.readouterr().err
+
+
+def test_synthetic_warps_need_no_video_and_sit_beside_the_clip(
+    clip: Path, model: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "synthetic.json"
+    photo = tmp_path / "photo.png"
+    cv2.imwrite(str(photo), make_photo(40, 56))
+    assert (
+        main(["eval", "--model", str(model), "--synthetic-warps", "2", "--photos", str(photo), "--json", str(out)]) == 0
+    )
+    printed = capsys.readouterr().out
+    assert "synthetic warps (2 pairs on 1 photos, no smoothing)" in printed
+    synthetic = json.loads(out.read_text())["synthetic"]
+    assert synthetic["pairs"] == 2 and synthetic["photos"] == ["photo.png"]
+    assert math.isfinite(synthetic["ratio"]) and synthetic["ratio"] > 0
+    # with a clip, both: the clip's table and the synthetic figure in one record
+    both = tmp_path / "both.json"
+    args = ["eval", "--model", str(model), "--video", str(clip), "--no-losses", "--synthetic-warps", "1"]
+    assert main([*args, "--photos", str(photo), "--json", str(both), "-q"]) == 0
+    record = json.loads(both.read_text())
+    validate_record(record)
+    assert record["rows"] and record["synthetic"]["pairs"] == 1
+
+
+def test_eval_with_nothing_to_measure_says_so(model: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["eval", "--model", str(model), "--synthetic-warps", "0"]) == 2
+    assert "nothing to measure" in capsys.readouterr().err
