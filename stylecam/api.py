@@ -18,6 +18,7 @@ from stylecam.runtime.config import LookConfig, RuntimeConfig, SmoothingConfig
 from stylecam.runtime.inference.models import bundled_models, resolve_model
 from stylecam.runtime.inference.stylizer import Stylizer
 from stylecam.runtime.pipeline.threaded import RunSummary
+from stylecam.runtime.temporal.smoothing import TemporalSmoother
 
 __all__ = [
     "LookConfig",
@@ -25,6 +26,7 @@ __all__ = [
     "RuntimeConfig",
     "SmoothingConfig",
     "Stylizer",
+    "TemporalSmoother",
     "camera_frames",
     "load_model",
     "style_names",
@@ -76,7 +78,6 @@ def stylize_video(
     from stylecam.runtime.media.video_file import VideoFileSource
     from stylecam.runtime.media.video_sink import VideoFileSink
     from stylecam.runtime.pipeline.threaded import run
-    from stylecam.runtime.temporal.smoothing import TemporalSmoother
 
     stylizer = model if isinstance(model, Stylizer) else load_model(model, config)
     smoother = TemporalSmoother(SmoothingConfig(mode=smoothing)) if smoothing != "none" else None

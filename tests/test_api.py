@@ -43,6 +43,9 @@ def test_the_page_has_the_examples_we_run() -> None:
 
 
 def test_every_exported_name_resolves() -> None:
+    from stylecam import api
+
+    assert set(stylecam.__all__) == {"__version__", "StylecamError", *api.__all__}
     for name in stylecam.__all__:
         assert getattr(stylecam, name) is not None
     with pytest.raises(AttributeError, match="no attribute 'nothing_here'"):
