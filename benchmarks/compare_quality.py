@@ -10,7 +10,7 @@ result with the losses of training and ``stylecam eval`` (``stylecam.train.losse
 style loss against the painting (long side 512, as ``stylecam eval``), the content loss against
 the photo. The JSON holds every figure and each model's mean relative to the first model; the
 JPEG shows photo | model 1 | model 2 | ... per row. Temporal stability on clips is measured by
-``stylecam eval`` (README, "Architectures").
+``stylecam eval`` (docs/benchmarks.md).
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ from ``(C,)`` to ``(1, C, 1, 1)`` where an op needs a broadcastable constant.
 
 *fp16.* Weights and activations are float16, except instance normalization: its input is cast to
 float32, normalised with float32 statistics and affine parameters, and cast back. Measured on a
-reference network trained on CPU, run on photos and video frames (README, "fp16"): activations
+reference network trained on CPU, run on photos and video frames (docs/export.md, fp16): activations
 entering the first norm reach 475 and their squared deviations 71,904, above float16's maximum
 (65504), so a variance computed op by op in float16 overflows to inf and flattens the channel
 (42.3 dB min vs fp32); with float32 statistics fp16 gives 61.9 dB min (bar: 40 dB). Kernels that

@@ -74,7 +74,7 @@ class ModelConfig:
 # (NETWORK_CLASSES below), its other fields the widths and layers.
 ARCHITECTURES: dict[str, ModelConfig] = {
     "reference": ModelConfig(),
-    # Measured with random weights on ORT CPU, 2 cores, 640x360 (README "Architectures"): the
+    # Measured with random weights on ORT CPU, 2 cores, 640x360 (benchmarks/results/architectures.json): the
     # separable blocks at 1/8 scale keep it near 0.5 GMAC per frame.
     "lite": ModelConfig(arch="lite", channels=(16, 32, 64), residual_blocks=5, norm="batch", padding="zeros"),
     # Dense 3x3 convolutions (tensor cores) at widths that are multiples of 32.
