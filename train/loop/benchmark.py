@@ -20,7 +20,7 @@ from stylecam.train.devices import resolve_device
 from stylecam.train.loop.assemble import build_criterion, new_state
 from stylecam.train.loop.engine import Precision, TrainState, train_step
 from stylecam.train.loop.setup import resolve_amp
-from stylecam.train.losses.criterion import PerceptualLoss
+from stylecam.train.losses.objective import Objective
 from stylecam.train.losses.vgg import load_vgg_weights
 from stylecam.train.networks.model import ModelConfig, build_model, count_parameters, get_config
 
@@ -37,6 +37,7 @@ class TrainBench:
     amp: str
     channels_last: bool
     steps: int
+    recipe: str  # "vgg" (painting losses), "distill" (+ "features", "temporal" when on)
     p50_ms: float
     p95_ms: float
     mean_ms: float
@@ -55,7 +56,7 @@ def _sync(device: torch.device) -> None:
 
 def _time_steps(
     state: TrainState,
-    criterion: PerceptualLoss,
+    criterion: Objective,
     precision: Precision,
     device: torch.device,
     config: TrainConfig,
@@ -63,7 +64,8 @@ def _time_steps(
     warmup: int,
 ) -> list[float]:
     generator = torch.Generator().manual_seed(0)
-    shape = (config.batch_size, 3, config.size, config.size)
+    channels = 6 if config.teacher_sha256 else 3  # distillation batches carry the teacher's crops
+    shape = (config.batch_size, channels, config.size, config.size)
     batch = torch.randint(0, 256, shape, dtype=torch.uint8, generator=generator)
     if device.type == "cuda":
         batch = batch.pin_memory()  # as the DataLoader delivers it
@@ -76,6 +78,17 @@ def _time_steps(
         if index >= warmup:
             times.append((time.perf_counter() - start) * 1000)
     return times
+
+
+def recipe_name(config: TrainConfig) -> str:
+    parts = ["distill" if config.teacher_sha256 else "vgg"]
+    if config.teacher_sha256 and (config.content_weight or config.style_weight):
+        parts.append("vgg")
+    if config.teacher_sha256 and config.distill_feature_weight:
+        parts.append("features")
+    if config.temporal_weight:
+        parts.append("temporal")
+    return "+".join(parts)
 
 
 def bench_train_step(
@@ -115,6 +128,7 @@ def bench_train_step(
         amp=config.amp,
         channels_last=channels_last,
         steps=steps,
+        recipe=recipe_name(config),
         p50_ms=p50,
         p95_ms=times[min(len(times) - 1, round(0.95 * (len(times) - 1)))],
         mean_ms=statistics.fmean(times),

@@ -77,3 +77,24 @@ def test_benchmark_times_real_steps(one_thread) -> None:
     result = bench_train_step(config, device="cpu", steps=3, warmup=1, model_config=tiny)
     assert result.steps == 3 and result.amp == "off" and result.arch == "tiny-test"
     assert 0 < result.p50_ms <= result.p95_ms and result.images_per_second == pytest.approx(2000 / result.p50_ms)
+
+
+@pytest.mark.parametrize(
+    ("changes", "recipe"),
+    [
+        ({"teacher_sha256": "x", "content_weight": 0.0, "style_weight": 0.0}, "distill"),
+        (
+            {"teacher_sha256": "x", "content_weight": 0.0, "style_weight": 0.0, "temporal_weight": 0.1},
+            "distill+temporal",
+        ),
+        ({"temporal_weight": 0.1}, "vgg+temporal"),
+    ],
+)
+def test_benchmark_times_the_distillation_and_temporal_recipes(changes: dict, recipe: str, one_thread) -> None:
+    from stylecam.train.loop.benchmark import bench_train_step
+    from stylecam.train.networks.model import ModelConfig
+
+    tiny = ModelConfig(arch="tiny-test", channels=(4, 8, 8), residual_blocks=1)
+    config = TrainConfig(size=32, batch_size=2, content_layers=("relu1_1",), style_layers=LAYERS, **changes)
+    result = bench_train_step(config, device="cpu", steps=2, warmup=1, model_config=tiny)
+    assert result.recipe == recipe and result.p50_ms > 0
