@@ -4,6 +4,11 @@ The window sink handles the keys about the window itself (quit, pause, fullscree
 and hands every other key to its ``controls`` (:class:`~stylecam.runtime.live.controls.LiveControls`: style,
 smoothing, view). All HighGUI calls go through the injected ``gui`` module, so tests drive it
 with a fake one and no display.
+
+The window is the picture alone: no Qt toolbar or status bar (``WINDOW_GUI_NORMAL``), the aspect
+ratio kept when it is resized, opened at the frame's size shrunk to fit the screen. The overlay's
+text is sized for the size the picture is shown at, so it reads the same in a small window and in
+full screen.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import os
 import sys
 import time
 from collections import deque
+from collections.abc import Callable
 from types import ModuleType
 from typing import Any, Protocol
 
@@ -22,7 +28,8 @@ import numpy.typing as npt
 
 from stylecam.errors import UsageError
 from stylecam.runtime.live.hotkeys import WINDOW_KEYS
-from stylecam.runtime.live.overlay import draw_panel
+from stylecam.runtime.live.overlay import display_font_scale, draw_panel
+from stylecam.runtime.live.screen import fit_to_screen, gui_backend, prepare_qt, screen_size
 from stylecam.runtime.media.sources import Frame
 from stylecam.runtime.metrics import FPSMeter
 
@@ -31,6 +38,8 @@ log = logging.getLogger(__name__)
 QUIT_KEYS = {ord("q"), ord("Q"), 27}  # q, Q, Esc
 TOAST_SECONDS = 2.0  # how long a hotkey's confirmation stays on screen
 PAUSE_POLL_MS = 30
+# A plain resizable window: no Qt toolbar/status bar, letterboxed instead of stretched.
+WINDOW_FLAGS = cv2.WINDOW_NORMAL | cv2.WINDOW_KEEPRATIO | cv2.WINDOW_GUI_NORMAL
 
 # The HighGUI module windows are drawn with when given none (tests and embedders may replace it).
 default_gui: ModuleType | Any = cv2
@@ -63,6 +72,8 @@ class WindowSink:
         gui: the module providing OpenCV's HighGUI calls (default: :data:`default_gui`, i.e. cv2).
         controls: the stage that style/smoothing/view keys go to (None: window keys only).
         overlay: start with the info overlay shown (``i`` toggles it).
+        screen: returns the screen's (width, height) or None (default: asked of the windowing system
+            when ``gui`` is OpenCV, else None: the window opens at the frame's size).
     """
 
     threaded = False
@@ -74,9 +85,12 @@ class WindowSink:
         gui: ModuleType | Any | None = None,
         controls: WindowControls | None = None,
         overlay: bool = True,
+        screen: Callable[[], tuple[int, int] | None] | None = None,
     ) -> None:
         self.title = title
         self._gui = default_gui if gui is None else gui
+        self._screen = screen if screen is not None else (screen_size if self._gui is cv2 else lambda: None)
+        self._sized = False
         self.controls = controls
         self._opened = False
         self._meter = FPSMeter(window=30)
@@ -94,8 +108,10 @@ class WindowSink:
     def __enter__(self) -> WindowSink:
         problem = display_problem() if self._gui is cv2 else None
         if problem is None:
+            if self._gui is cv2:
+                prepare_qt(gui_backend(cv2.getBuildInformation()))  # before Qt starts with the first window
             try:
-                self._gui.namedWindow(self.title, cv2.WINDOW_NORMAL)
+                self._gui.namedWindow(self.title, WINDOW_FLAGS)
                 self._opened = True
             except cv2.error as exc:
                 problem = f"OpenCV cannot open a window ({str(exc).strip().splitlines()[-1]})"
@@ -142,8 +158,21 @@ class WindowSink:
         return lines
 
     def _show(self, image: npt.NDArray[np.uint8]) -> None:
-        self.shown = draw_panel(image, self.overlay_lines())
+        height, width = image.shape[:2]
+        if not self._sized:  # the first frame sets the window's size; the user may change it after
+            self._gui.resizeWindow(self.title, *fit_to_screen(width, height, self._screen()))
+            self._sized = True
+        scale = display_font_scale(height, self.shown_height())
+        self.shown = draw_panel(image, self.overlay_lines(), scale=scale)
         self._gui.imshow(self.title, self.shown)
+
+    def shown_height(self) -> int | None:
+        """The height the picture is shown at now (window size, full screen), None if the toolkit cannot say."""
+        try:
+            _x, _y, _width, height = self._gui.getWindowImageRect(self.title)
+        except cv2.error:  # a backend without the call
+            return None
+        return int(height) if height > 0 else None
 
     # -- keys ------------------------------------------------------------------------------------
     def _handle(self, key: int) -> None:

@@ -35,9 +35,17 @@ class Gui:
         self.shown: list[np.ndarray] = []
         self.properties: list[tuple[int, float]] = []
         self.waits = 0
+        self.flags: int | None = None
+        self.size: tuple[int, int] | None = None  # the window's (width, height): resizeWindow's last call
 
     def namedWindow(self, title: str, flags: int) -> None:  # OpenCV's camelCase names
-        pass
+        self.flags = flags
+
+    def resizeWindow(self, title: str, width: int, height: int) -> None:
+        self.size = (width, height)
+
+    def getWindowImageRect(self, title: str) -> tuple[int, int, int, int]:
+        return (0, 0, *self.size) if self.size else (-1, -1, -1, -1)
 
     def imshow(self, title: str, image: np.ndarray) -> None:
         self.shown.append(image.copy())
@@ -239,3 +247,54 @@ def test_tee_keeps_a_playable_partial_on_ctrl_c_and_closes_the_window(tmp_path: 
         raise KeyboardInterrupt
     assert not target.exists() and 1 <= len(decode_all(tmp_path / "rec.partial.mp4")) <= 4
     assert closed == ["stylecam"]
+
+
+# -- the window itself: no toolbar, sized to fit the screen, text sized for what is shown ---------------
+def test_the_window_has_no_toolbar_keeps_its_ratio_and_opens_fitted_to_the_screen() -> None:
+    gui = Gui([])
+    with WindowSink(gui=gui, screen=lambda: (1280, 800)) as sink:
+        sink.write(frame(0, height=1080))  # 1920x1080 on a 1280x800 screen
+    assert gui.flags is not None and gui.flags & cv2.WINDOW_GUI_NORMAL  # no Qt toolbar or status bar
+    assert not gui.flags & (cv2.WINDOW_AUTOSIZE | cv2.WINDOW_FREERATIO)  # resizable, aspect ratio kept
+    assert gui.size == (1152, 648)  # 90% of the screen's width, the frame's aspect kept
+    gui = Gui([])
+    with WindowSink(gui=gui, screen=lambda: None) as sink:
+        sink.write(frame(0, height=90))
+    assert gui.size == (160, 90)  # no screen size known: the frame's own size
+
+
+def _panel_height(shown: np.ndarray, plain: np.ndarray) -> int:
+    changed = np.abs(shown.astype(int) - plain.astype(int)).sum(axis=2) > 30
+    rows = np.flatnonzero(changed.any(axis=1))
+    return int(rows.max()) + 1 if rows.size else 0
+
+
+def _on_screen_panel(frame_height: int, window_height: int) -> float:
+    """Height, in screen pixels, of the overlay panel for a frame shown in a window this high."""
+    gui = Gui([])
+    source = frame(0, height=frame_height)
+    with WindowSink(gui=gui, screen=lambda: None) as sink:
+        sink.write(source)
+        gui.size = (window_height * 16 // 9, window_height)  # the user resizes the window
+        sink.write(source)
+    return _panel_height(gui.shown[-1], source.image) * window_height / frame_height
+
+
+@pytest.mark.parametrize(("frame_height", "window_height"), [(1080, 270), (270, 1080), (720, 1440)])
+def test_overlay_text_is_sized_for_the_window_not_the_frame(frame_height: int, window_height: int) -> None:
+    """Text looks the same size on screen whatever the frame's resolution: it follows the window."""
+    assert _on_screen_panel(frame_height, window_height) == pytest.approx(
+        _on_screen_panel(window_height, window_height), abs=4
+    )
+    assert _on_screen_panel(1080, 270) >= 15  # drawn for the frame, it would have shrunk to ~6 px
+
+
+def test_help_fits_a_narrow_window() -> None:
+    gui = Gui(["h"])
+    black = Frame(image=np.zeros((90, 160, 3), np.uint8), index=0, time=0.0)  # only the text will be bright
+    with WindowSink(gui=gui, controls=controls(), screen=lambda: None) as sink:
+        sink.write(black)
+        sink.write(black)
+    text = gui.shown[-1].max(axis=2) > 100
+    assert text.sum() > 200  # the help is there ...
+    assert not text[:, -1].any()  # ... and no line runs off the right edge (it would at the usual size)
