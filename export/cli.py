@@ -23,6 +23,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--style-license", help="licence of the style image, recorded in the metadata")
     parser.add_argument(
+        "--smooth-strength",
+        type=float,
+        metavar="S",
+        help="recommended temporal smoothing for this model, 0-1 (the runtime's default unless the user sets one); "
+        "e.g. lower for a network trained with --temporal-weight",
+    )
+    parser.add_argument(
         "--triton", metavar="DIR", help="also write a Triton Inference Server model repository into DIR"
     )
     parser.add_argument("--triton-name", help="model name in the Triton repository (default: the output's stem)")
@@ -37,6 +44,10 @@ def run(args: argparse.Namespace) -> int:
     from stylecam.export.onnx import check_opset, export_checkpoint
 
     check_opset(args.opset)
+    if args.smooth_strength is not None and not 0 <= args.smooth_strength <= 1:
+        from stylecam.errors import UsageError
+
+        raise UsageError(f"--smooth-strength must be between 0 and 1, got {args.smooth_strength:g}")
     triton_dir = None
     if args.triton:
         from stylecam.export.targets.triton import check_triton_target
@@ -50,6 +61,7 @@ def run(args: argparse.Namespace) -> int:
         verify=args.verify,
         trt_friendly=args.trt_friendly,
         style_license=args.style_license,
+        smooth_strength=args.smooth_strength,
     )
     print(f"wrote {result.path} ({result.metadata.precision}, opset {result.metadata.opset})")
     if result.report is not None:

@@ -34,7 +34,6 @@ K_SOURCE = "stylecam.source_checkpoint"  # file name (not path) of the checkpoin
 K_STEP = "stylecam.train_step"
 K_TEMPORAL_WEIGHT = "stylecam.temporal_weight"  # weight of the trained-in stability term (0: none)
 K_TEACHER = "stylecam.distilled_from"  # sha256 of the teacher network, for distilled models
-K_SMOOTH_STRENGTH = "stylecam.recommended_smooth_strength"  # default --smooth-strength for this model
 
 BUNDLED_STYLE_LICENSE = "public domain (bundled with stylecam; see stylecam/assets/README.md)"
 UNKNOWN_LICENSE = "unknown"

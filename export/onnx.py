@@ -21,7 +21,7 @@ from torch import nn
 
 from stylecam import __version__
 from stylecam.atomic import atomic_output, check_output_path
-from stylecam.contract import INPUT_NAME, OUTPUT_NAME, ModelMetadata
+from stylecam.contract import INPUT_NAME, K_SMOOTH_STRENGTH, OUTPUT_NAME, ModelMetadata
 from stylecam.errors import UsageError, VerificationError
 from stylecam.export.metadata import (
     K_BORDER,
@@ -195,6 +195,7 @@ def export_checkpoint(
     trt_friendly: bool = False,
     style_license: str | None = None,
     sizes: tuple[tuple[int, int, int], ...] | None = None,
+    smooth_strength: float | None = None,
 ) -> ExportResult:
     """Export a checkpoint to a checked ONNX model; with ``verify`` the parity gate must pass first.
 
@@ -207,6 +208,8 @@ def export_checkpoint(
     target = check_output_path(output, inputs=[checkpoint])
     net, data = load_model(checkpoint)
     metadata = metadata_from_checkpoint(data, source=checkpoint, style_license_override=style_license)
+    if smooth_strength is not None:  # a measured recommendation: the runtime's default smoothing
+        metadata = replace(metadata, extra={**metadata.extra, K_SMOOTH_STRENGTH: f"{smooth_strength:g}"})
     report = report_path = None
     with (
         tempfile.TemporaryDirectory(prefix="stylecam-export-") as scratch,

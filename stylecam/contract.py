@@ -43,6 +43,8 @@ K_PRECISION = "stylecam.precision"
 K_OPSET = "stylecam.opset"
 K_INPUT = "stylecam.input"
 K_OUTPUT = "stylecam.output"
+# Optional: the smoothing strength (0-1) measured to suit this model; the runtime's default for it.
+K_SMOOTH_STRENGTH = "stylecam.recommended_smooth_strength"
 REQUIRED_KEYS = (K_CONTRACT, K_ARCH, K_PIXEL_CONTRACT, K_STRIDE, K_PRECISION, K_INPUT, K_OUTPUT)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import logging
 import re
+from pathlib import Path
 from typing import Any
 
 from stylecam.errors import UsageError
@@ -181,13 +182,41 @@ def look_config(args: argparse.Namespace) -> Any:
     return LookConfig(strength=args.strength, preserve_color=args.preserve_color, scale=args.scale, size=args.size)
 
 
-def smoothing_config(args: argparse.Namespace, *, still: bool = False) -> Any:
-    """The SmoothingConfig for ``--smooth``/``--smooth-strength``/``--smooth-alpha`` (``none`` for a still)."""
+def smoothing_config(args: argparse.Namespace, *, still: bool = False, recommended: float | None = None) -> Any:
+    """The SmoothingConfig for ``--smooth``/``--smooth-strength``/``--smooth-alpha`` (``none`` for a still).
+
+    ``recommended`` is the model's own smoothing strength (from its metadata, see
+    :func:`recommended_smooth_strength`); it is the default, and the user's flags win over it.
+    """
     from stylecam.runtime.config import SmoothingConfig, alpha_for_strength
 
-    if still or args.smooth == "none" or args.smooth_strength == 0:
+    strength = args.smooth_strength
+    if strength is None and args.smooth_alpha is None and recommended is not None:
+        strength = recommended
+    if still or args.smooth == "none" or strength == 0:
         return SmoothingConfig(mode="none")  # strength 0 is no smoothing: skip its cost too
     alpha = args.smooth_alpha
-    if args.smooth_strength is not None:
-        alpha = alpha_for_strength(args.smooth_strength)
+    if strength is not None:
+        alpha = alpha_for_strength(strength)
     return SmoothingConfig(mode=args.smooth, alpha=alpha)
+
+
+def recommended_smooth_strength(model: Path) -> float | None:
+    """The smoothing strength a model's metadata recommends (None: none given, or not a number 0-1)."""
+    from stylecam.contract import K_SMOOTH_STRENGTH
+    from stylecam.errors import StylecamError
+    from stylecam.onnxfile import load_onnx_safely, props_of
+
+    try:
+        value = props_of(load_onnx_safely(model, load_external_data=False)).get(K_SMOOTH_STRENGTH)
+    except StylecamError:
+        return None  # the model's own load reports what is wrong with it
+    try:
+        strength = float(value) if value is not None else None
+    except ValueError:
+        strength = None
+    if strength is not None and 0 <= strength <= 1:
+        return strength
+    if value is not None:
+        log.warning("%s: ignoring its recommended smoothing strength %r (not a number 0-1)", model.name, value)
+    return None

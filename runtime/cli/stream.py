@@ -15,7 +15,14 @@ from pathlib import Path
 from typing import Any
 
 from stylecam.errors import UsageError
-from stylecam.runtime.cli.options import camera_options, check_numbers, look_config, runtime_config, smoothing_config
+from stylecam.runtime.cli.options import (
+    camera_options,
+    check_numbers,
+    look_config,
+    recommended_smooth_strength,
+    runtime_config,
+    smoothing_config,
+)
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +103,8 @@ def _stylize(
     sink = _make_sink(args, output_plan, source, inputs, models[0].stem, queue_size)  # checks the encoder first
     config = runtime_config(args)
     deck = stack.enter_context(StyleDeck(models, lambda path: Stylizer(path, config)))
-    controls = LiveControls(deck, look_config(args), smoothing_config(args, still=info.frame_count == 1))
+    smoothing = smoothing_config(args, still=info.frame_count == 1, recommended=recommended_smooth_strength(models[0]))
+    controls = LiveControls(deck, look_config(args), smoothing)
     window = getattr(sink, "window", sink)
     if hasattr(window, "controls"):
         window.controls = controls

@@ -113,11 +113,12 @@ def test_temporal_weight_reaches_help_checkpoint_card_and_onnx_metadata(
     assert main(argv) == 0
     assert torch.load(out, weights_only=True)["train_config"]["temporal_weight"] == 0.25
     onnx_path = tmp_path / "stable.onnx"
-    assert main(["export", str(out), "-o", str(onnx_path), "-q"]) == 0
+    assert main(["export", str(out), "-o", str(onnx_path), "--smooth-strength", "0.3", "-q"]) == 0
     import onnx
 
     meta = {p.key: p.value for p in onnx.load(str(onnx_path)).metadata_props}
     assert meta["stylecam.temporal_weight"] == "0.25"
+    assert meta["stylecam.recommended_smooth_strength"] == "0.3"  # the runtime's default for this model
     from stylecam.export.bundle.record import train_command
 
     assert "--temporal-weight 0.25" in train_command(torch.load(out, weights_only=True), output="stable.pt")
