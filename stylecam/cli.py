@@ -35,6 +35,9 @@ COMMANDS: dict[str, Command] = {
     "convert": Command("stylecam.runtime.cli.convert", "stylize a video file, audio kept (or an image sequence)"),
     "image": Command("stylecam.runtime.cli.image", "stylize image files or folders, any size, transparency kept"),
     "run": Command("stylecam.runtime.cli.run", "any source to any output: camera, video, image sequence or image"),
+    "serve": Command(
+        "stylecam.runtime.cli.serve", "a local web page that paints the browser's camera live (needs [serve])"
+    ),
     "train": Command("stylecam.train.cli", "train a fast feed-forward style network on a folder of photos"),
     "eval": Command(
         "stylecam.train.evaluation.cli", "temporal stability (warping error) and style/content loss on a video"

@@ -18,7 +18,7 @@ FOLDERS = {name: ROOT / name for name in ("stylecam", "runtime", "train", "expor
 PACKAGE_RANK = {"stylecam": 0, "runtime": 1, "train": 2, "export": 3}
 # Rank of each subpackage (or top-level module) inside a package; absent: the package's top level (0).
 SUB_RANK = {
-    "runtime": {"inference": 1, "media": 1, "temporal": 1, "live": 2, "pipeline": 3, "bench": 4, "cli": 5},
+    "runtime": {"inference": 1, "media": 1, "temporal": 1, "live": 2, "pipeline": 3, "bench": 4, "serve": 4, "cli": 5},
     "train": {"networks": 1, "losses": 2, "loop": 3, "paint": 4, "evaluation": 4, "cli": 5},
     "export": {"bundle": 1, "targets": 1, "cli": 2},
 }
