@@ -215,6 +215,48 @@ def check_cameras(timeout: float = CAMERA_TIMEOUT_S) -> CheckResult:
     return CheckResult("cameras", "ok", f"working: {', '.join(working)} (use --source INDEX)")
 
 
+VCAM_FIX = (
+    "Linux: sudo apt install v4l2loopback-dkms && sudo modprobe v4l2loopback devices=1 exclusive_caps=1; "
+    "Windows/macOS: install OBS Studio and start its Virtual Camera once"
+)
+
+
+def _open_virtual_camera(timeout: float) -> tuple[str | None, str | None]:
+    """Open and close a tiny virtual camera: (device, None) if one works, else (None, why not)."""
+    result: list[tuple[str | None, str | None]] = []
+
+    def probe() -> None:
+        pyvirtualcam = _import("pyvirtualcam")
+        try:
+            with pyvirtualcam.Camera(width=64, height=48, fps=5, print_fps=False) as camera:
+                result.append((str(camera.device), None))
+        except Exception as exc:  # pyvirtualcam reports a missing backend as RuntimeError
+            result.append((None, " ".join(str(exc).split()) or type(exc).__name__))
+
+    thread = threading.Thread(target=probe, daemon=True, name="virtual-camera-probe")
+    thread.start()
+    thread.join(timeout)
+    return result[0] if result else (None, f"no answer in {timeout:.0f} s")
+
+
+def check_virtual_camera(timeout: float = CAMERA_TIMEOUT_S) -> CheckResult:
+    """``stylecam live --virtual-camera``: pyvirtualcam and a backend (v4l2loopback, OBS) to send to."""
+    try:
+        pyvirtualcam = _import("pyvirtualcam")
+    except ImportError:
+        return CheckResult(
+            "virtual-camera",
+            "warn",
+            "pyvirtualcam not installed (live --virtual-camera)",
+            "pip install 'stylecam[vcam]'",
+        )
+    version = getattr(pyvirtualcam, "__version__", "?")
+    device, problem = _open_virtual_camera(timeout)
+    if device is None:
+        return CheckResult("virtual-camera", "warn", f"pyvirtualcam {version}; no backend: {problem}", VCAM_FIX)
+    return CheckResult("virtual-camera", "ok", f"pyvirtualcam {version}; sends to {device}")
+
+
 CHECKS: tuple[Callable[[], CheckResult], ...] = (
     check_python,
     check_numpy,
@@ -224,6 +266,7 @@ CHECKS: tuple[Callable[[], CheckResult], ...] = (
     check_onnxruntime,
     check_gpu_libraries,
     check_cameras,
+    check_virtual_camera,
 )
 
 

@@ -125,3 +125,30 @@ def test_exit_code(monkeypatch: pytest.MonkeyPatch, capsys, statuses: list[str],
     assert ("fix: the fix" in out) == (statuses != ["ok"])
     assert main(["doctor", "--json"]) == code
     assert [r["status"] for r in json.loads(capsys.readouterr().out)] == statuses
+
+
+@pytest.mark.parametrize(
+    ("installed", "backend", "status", "words"),
+    [
+        (False, False, "warn", "pip install 'stylecam[vcam]'"),  # pyvirtualcam missing
+        (True, False, "warn", "modprobe v4l2loopback"),  # installed, no v4l2loopback / OBS (this machine)
+        (True, True, "ok", "sends to /dev/video7"),
+    ],
+)
+def test_virtual_camera_backend(
+    monkeypatch: pytest.MonkeyPatch, installed: bool, backend: bool, status: str, words: str
+) -> None:
+    from tests.runtime.live import fake_pyvirtualcam
+
+    fake = fake_pyvirtualcam.make(backend=backend)
+
+    def importer(name: str):
+        if name != "pyvirtualcam" or not installed:
+            raise ImportError(f"No module named {name!r}")
+        return fake
+
+    monkeypatch.setattr(doctor, "_import", importer)
+    result = doctor.check_virtual_camera(timeout=5)
+    assert result.status == status and words in (result.fix if status == "warn" else result.detail)
+    if installed:
+        assert all(camera.closed for camera in fake.cameras)  # the probe never holds the device

@@ -3,6 +3,7 @@
     stylecam live --model starry.onnx                      # webcam 0; `stylecam --model M` is the same
     stylecam live --model starry.onnx --model udnie.onnx   # n / p switch styles
     stylecam live --model starry.onnx -o rec.mp4           # record what the window shows
+    stylecam live --model starry.onnx --virtual-camera     # and be "stylecam" in a video call
 
 Keys: q/Esc quit, space pause, n/p style, s smoothing mode, +/- smoothing strength, o view
 (stylized / split / original), f fullscreen, h help, i info overlay.
@@ -30,6 +31,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     options.add_overwrite(io)
     io.add_argument("--no-window", action="store_true", help="no window (with no --output: a throughput run)")
     io.add_argument("--no-overlay", action="store_true", help="start with the info overlay hidden (i shows it)")
+    io.add_argument(
+        "--virtual-camera",
+        action="store_true",
+        help="also send the painted frames to a virtual camera for video calls (pip install 'stylecam[vcam]'; "
+        "v4l2loopback on Linux, OBS on Windows/macOS)",
+    )
     options.add_look(parser)
     options.add_provider(parser)
     options.add_capture(parser)

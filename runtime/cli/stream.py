@@ -101,6 +101,11 @@ def _stylize(
     queue_size = queue_size_for(info.width, info.height)
     check_buffer_memory(info.width, info.height, queue_size)
     sink = _make_sink(args, output_plan, source, inputs, models[0].stem, queue_size)  # checks the encoder first
+    if getattr(args, "virtual_camera", False):  # `live --virtual-camera`: a missing backend fails here, early
+        from stylecam.runtime.live.virtual_camera import with_virtual_camera
+
+        sink = with_virtual_camera(sink, info.width, info.height, info.fps)
+        stack.callback(sink.camera.close)  # also when a model fails to load before the run starts
     config = runtime_config(args)
     deck = stack.enter_context(StyleDeck(models, lambda path: Stylizer(path, config)))
     smoothing = smoothing_config(args, still=info.frame_count == 1, recommended=recommended_smooth_strength(models[0]))
