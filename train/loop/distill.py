@@ -83,11 +83,9 @@ def cache_folder(root: Path, teacher_sha256: str) -> Path:
 
 
 def target_paths(photos: Sequence[Path], folder: Path) -> list[Path]:
-    """Where each photo's painted version lives: index plus a hash of the photo's path."""
-    return [
-        folder / f"{index:06d}_{hashlib.sha1(str(photo).encode()).hexdigest()[:10]}.png"
-        for index, photo in enumerate(photos)
-    ]
+    """Where each photo's painted version lives: named by a hash of the photo's real path, so runs
+    over other folders (subsets, links) of the same photos share the cache."""
+    return [folder / f"{hashlib.sha1(str(Path(photo).resolve()).encode()).hexdigest()[:20]}.png" for photo in photos]
 
 
 def build_cache(
