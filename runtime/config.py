@@ -7,8 +7,10 @@ The CLI builds these from argparse; the library only ever sees the dataclasses. 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+import os
+from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 from stylecam.errors import UsageError
 
@@ -16,6 +18,7 @@ PROVIDERS = ("auto", "tensorrt", "cuda", "cpu")
 CUDNN_SEARCH = ("HEURISTIC", "EXHAUSTIVE", "DEFAULT")
 PROBE_MODES = ("auto", "always", "never")
 SMOOTHING_MODES = ("none", "ema", "flow")
+FLOW_PRESETS = ("ultrafast", "fast", "medium")  # OpenCV's DIS optical flow presets, cheapest first
 # Measured on a synthetic flickering clip with exact flow (tools/measure_smoothing.py, README).
 DEFAULT_ALPHA = {"none": 1.0, "ema": 0.5, "flow": 0.4}
 MIN_ALPHA = 0.01  # the strongest smoothing: 1% of each new frame
@@ -49,6 +52,59 @@ def _available_here() -> list[str]:
     return short_names(onnxruntime.get_available_providers())
 
 
+MAX_THREADS = 1024
+
+
+def usable_cores() -> int:
+    """The CPU cores this process may run on (its affinity mask; a container's CPU set)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # macOS, Windows
+        return max(1, os.cpu_count() or 1)
+
+
+@dataclass(frozen=True)
+class ThreadBudget:
+    """How a stream shares the CPU between its stages (made by :func:`plan_threads`).
+
+    Attributes:
+        cores: the cores planned for.
+        inference: ONNX Runtime intra-op threads (the model, on the main thread).
+        opencv: OpenCV's worker threads (``cv2.setNumThreads``: optical flow, warps, resizing).
+        decode: FFmpeg decoder threads (0: FFmpeg's choice).
+        encode: FFmpeg encoder threads (0: FFmpeg's choice).
+        spinning: ONNX Runtime's idle threads spin for work instead of sleeping (only matters
+            with ``inference`` > 1): quicker hand-offs, but cycles stolen from the other stages.
+    """
+
+    cores: int
+    inference: int
+    opencv: int
+    decode: int
+    encode: int
+    spinning: bool
+
+    def as_dict(self) -> dict[str, Any]:
+        """The budget as recorded in benchmark JSON."""
+        return asdict(self)
+
+
+def plan_threads(cores: int) -> ThreadBudget:
+    """The thread budget for ``cores`` cores (measured on 2 cores: docs/benchmarks.md, "End to end").
+
+    A stream runs four busy threads besides the model's: the reader (decode), the flow thread,
+    the writer (encode) and the main thread's blend. On a small machine the model gets one thread
+    and nothing spins, so the flow and the codecs find a free core; ONNX Runtime's default (one
+    thread per core, spinning) halved the frame rate with flow smoothing on 2 cores. Bigger
+    machines give the model all but two cores.
+    """
+    if not isinstance(cores, int) or cores < 1:
+        raise UsageError(f"a thread budget needs at least 1 core, got {cores!r}")
+    if cores <= 4:
+        return ThreadBudget(cores=cores, inference=max(1, cores - 2), opencv=1, decode=1, encode=cores, spinning=False)
+    return ThreadBudget(cores=cores, inference=cores - 2, opencv=2, decode=2, encode=min(cores, 8), spinning=False)
+
+
 @dataclass(frozen=True)
 class RuntimeConfig:
     """How a :class:`~stylecam.runtime.inference.stylizer.Stylizer` loads and runs a model.
@@ -64,7 +120,10 @@ class RuntimeConfig:
         trt_fp16: let TensorRT build fp16 kernels (about 2x faster; style networks tolerate it).
         cudnn_conv_algo_search: cuDNN algorithm search. ``HEURISTIC`` is the default because
             ``EXHAUSTIVE`` re-benchmarks every new frame size, which stalls on a resolution change.
-        intra_op_threads: ONNX Runtime CPU threads (0: its default, one per core).
+        intra_op_threads: ONNX Runtime CPU threads (0: from ``threads``, else its default, one per core).
+        threads: CPU cores to plan the run's threads for (:func:`plan_threads`: ONNX Runtime,
+            OpenCV, decoder, encoder); 0 leaves ONNX Runtime at its default (the stream commands
+            and ``stylecam bench`` pass the cores this process may use unless ``--threads`` says).
         probe: load models in a throw-away subprocess first (``auto``: models without stylecam
             metadata, i.e. not made by ``stylecam export``).
     """
@@ -78,7 +137,18 @@ class RuntimeConfig:
     trt_fp16: bool = True
     cudnn_conv_algo_search: str = "HEURISTIC"
     intra_op_threads: int = 0
+    threads: int = 0
     probe: str = "auto"
+
+    @property
+    def thread_budget(self) -> ThreadBudget | None:
+        """The budget for ``threads`` cores (None when 0), ``intra_op_threads`` winning for ONNX Runtime."""
+        if not self.threads:
+            return None
+        budget = plan_threads(self.threads)
+        if self.intra_op_threads:
+            budget = ThreadBudget(**{**asdict(budget), "inference": self.intra_op_threads})
+        return budget
 
     def __post_init__(self) -> None:
         if self.provider not in PROVIDERS:
@@ -94,6 +164,8 @@ class RuntimeConfig:
             raise UsageError(f"max_pixels must be an integer >= {64 * 64} (64x64), got {self.max_pixels!r}")
         if not isinstance(self.intra_op_threads, int) or self.intra_op_threads < 0:
             raise UsageError(f"intra_op_threads must be >= 0 (0: one per core), got {self.intra_op_threads!r}")
+        if not isinstance(self.threads, int) or not 0 <= self.threads <= MAX_THREADS:
+            raise UsageError(f"threads must be 0 (auto) to {MAX_THREADS} cores, got {self.threads!r}")
         if self.provider == "cpu" and self.require_gpu:
             raise UsageError("provider 'cpu' contradicts require_gpu; drop one of them")
 
@@ -110,6 +182,7 @@ class SmoothingConfig:
             ghosts more when it smooths harder).
         flow_width: optical flow is computed on source frames downscaled to this width (never
             upscaled), so its cost stays about constant from 360p to 4K.
+        flow_preset: DIS optical flow preset, ``ultrafast``, ``fast`` or ``medium`` (finer, slower).
         occlusion_tolerance: forward-backward consistency slack in pixels² (Sundaram et al. use 0.5).
         scene_cut_threshold: mean absolute difference (0-255) of consecutive small grey source
             frames above which the smoother resets instead of blending across a cut.
@@ -118,6 +191,7 @@ class SmoothingConfig:
     mode: str = "flow"
     alpha: float | None = None
     flow_width: int = 320
+    flow_preset: str = "fast"
     occlusion_tolerance: float = 0.5
     scene_cut_threshold: float = 30.0
 
@@ -128,6 +202,7 @@ class SmoothingConfig:
         _in_range("smoothing alpha", self.alpha, MIN_ALPHA, 1.0)
         if not isinstance(self.flow_width, int) or not 32 <= self.flow_width <= 4096:
             raise UsageError(f"flow_width must be an integer from 32 to 4096 pixels, got {self.flow_width!r}")
+        _choice("flow_preset", self.flow_preset, FLOW_PRESETS)
         _in_range("occlusion_tolerance", self.occlusion_tolerance, 0.0, 100.0)
         _in_range("scene_cut_threshold", self.scene_cut_threshold, 1.0, 255.0)
 
@@ -136,6 +211,34 @@ class SmoothingConfig:
         """How strongly frames are smoothed, 0-1: ``1 - alpha`` (what ``--smooth-strength`` sets)."""
         assert self.alpha is not None  # set in __post_init__
         return 0.0 if self.mode == "none" else round(1.0 - self.alpha, 6)
+
+
+_SPEC_KEYS = {"preset": "flow_preset", "width": "flow_width"}
+
+
+def parse_smoothing(text: str) -> SmoothingConfig:
+    """``MODE[:ALPHA][,preset=P][,width=W]`` -> SmoothingConfig, e.g. ``flow``, ``flow:0.3``,
+    ``flow,preset=ultrafast,width=256``; UsageError names the valid form.
+    """
+    head, *settings = text.split(",")
+    mode, _, alpha = head.partition(":")
+    try:
+        value = float(alpha) if alpha else None
+    except ValueError:
+        raise UsageError(f"smoothing {text!r}: the alpha after ':' must be a number, e.g. flow:0.3") from None
+    fields: dict[str, object] = {}
+    for setting in settings:
+        key, _, raw = setting.partition("=")
+        if key.strip() not in _SPEC_KEYS or not raw.strip():
+            raise UsageError(
+                f"smoothing {text!r}: {setting!r} is not KEY=VALUE with KEY one of {', '.join(_SPEC_KEYS)}, "
+                "e.g. flow,preset=ultrafast,width=256"
+            )
+        name, raw = _SPEC_KEYS[key.strip()], raw.strip()
+        if name == "flow_width" and not raw.isdigit():
+            raise UsageError(f"smoothing {text!r}: width must be a whole number of pixels, got {raw!r}")
+        fields[name] = int(raw) if name == "flow_width" else raw
+    return SmoothingConfig(mode=mode.strip(), alpha=value, **fields)  # type: ignore[arg-type]
 
 
 def alpha_for_strength(strength: float) -> float:

@@ -30,7 +30,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     options.add_overwrite(io)
     options.add_look(parser)
-    options.add_provider(parser)
+    options.add_provider(parser, threads=True)
     options.add_video_output(parser)
     options.add_capture(parser, camera=False)
     parser.set_defaults(no_window=True)

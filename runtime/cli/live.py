@@ -32,13 +32,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     io.add_argument("--no-window", action="store_true", help="no window (with no --output: a throughput run)")
     io.add_argument("--no-overlay", action="store_true", help="start with the info overlay hidden (i shows it)")
     io.add_argument(
+        "--no-pace",
+        dest="pace",
+        action="store_false",
+        help="play a video file as fast as it can be stylized (benchmarks); by default a watched file "
+        "plays at its frame rate",
+    )
+    io.add_argument(
         "--virtual-camera",
         action="store_true",
         help="also send the painted frames to a virtual camera for video calls (pip install 'stylecam[vcam]'; "
         "v4l2loopback on Linux, OBS on Windows/macOS)",
     )
     options.add_look(parser)
-    options.add_provider(parser)
+    options.add_provider(parser, threads=True)
     options.add_capture(parser)
     options.add_video_output(parser)
     keys = "; ".join(f"{key}: {action}" for key, action in (*WINDOW_KEYS, *STAGE_KEYS))

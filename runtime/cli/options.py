@@ -105,12 +105,25 @@ def _add_smoothing(group: Any) -> None:
     )
 
 
-def add_provider(parser: argparse.ArgumentParser) -> None:
+def add_provider(parser: argparse.ArgumentParser, *, threads: bool = False) -> None:
+    """--provider, --require-gpu, --device-id (and --threads for the video commands)."""
     group = parser.add_argument_group("execution")
     group.add_argument("--provider", choices=PROVIDERS, default="auto", help="ONNX Runtime execution provider")
     group.add_argument("--require-gpu", action="store_true", help="fail instead of falling back to the CPU")
     group.add_argument(
         "--device-id", type=int, default=0, metavar="N", help="GPU index for the CUDA/TensorRT providers"
+    )
+    if threads:
+        add_threads(group)
+
+
+def add_threads(group: Any) -> None:
+    group.add_argument(
+        "--threads",
+        type=int,
+        metavar="N",
+        help="CPU cores to share between model, optical flow, decoder and encoder threads "
+        "(default: all this process may use)",
     )
 
 
@@ -150,6 +163,7 @@ def check_numbers(args: argparse.Namespace) -> None:
         "--scale": ("scale", 0.1, 4),
         "--smooth-strength": ("smooth_strength", 0, 1),
         "--smooth-alpha": ("smooth_alpha", 0.01, 1),
+        "--threads": ("threads", 1, 1024),
     }
     for flag, (name, low, high) in limits.items():
         value = getattr(args, name, None)
@@ -168,11 +182,24 @@ def camera_options(args: argparse.Namespace) -> dict[str, Any] | None:
     return options if any(value is not None for value in options.values()) else None
 
 
+def thread_count(args: argparse.Namespace) -> int:
+    """Cores to plan threads for: ``--threads``, else the usable cores; 0 for commands without the option."""
+    from stylecam.runtime.config import usable_cores
+
+    if not hasattr(args, "threads"):
+        return 0  # stills (stylecam image): ONNX Runtime keeps its own default
+    return args.threads or usable_cores()
+
+
 def runtime_config(args: argparse.Namespace) -> Any:
     from stylecam.runtime.config import RuntimeConfig
 
     return RuntimeConfig(
-        provider=args.provider, device_id=args.device_id, require_gpu=args.require_gpu, max_pixels=args.max_pixels
+        provider=args.provider,
+        device_id=args.device_id,
+        require_gpu=args.require_gpu,
+        max_pixels=args.max_pixels,
+        threads=thread_count(args),
     )
 
 

@@ -35,7 +35,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     options.add_overwrite(io)
     io.add_argument("--no-window", action="store_true", help="no preview window for cameras and streams")
     options.add_look(parser)
-    options.add_provider(parser)
+    options.add_provider(parser, threads=True)
     parser.add_argument(
         "--arch",
         choices=("reference", "lite", "fast"),

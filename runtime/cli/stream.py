@@ -80,8 +80,14 @@ def execute(args: argparse.Namespace, models: list[Path], output_plan: Any, inpu
     """Open the source, load the model(s), run the pipeline into the planned sink, print the summary."""
     from stylecam.runtime.media.sources import open_source
 
+    budget = runtime_config(args).thread_budget
     with contextlib.ExitStack() as stack:
-        source = open_source(args.source, max_size=args.max_size, camera_options=camera_options(args))
+        source = open_source(
+            args.source,
+            max_size=args.max_size,
+            camera_options=camera_options(args),
+            decode_threads=budget.decode if budget is not None else 0,
+        )
         stack.callback(source.close)
         summary, sink, provider = _stylize(args, models, source, output_plan, inputs, stack)
     _print_summary(summary, output_plan, sink, provider)
@@ -94,8 +100,10 @@ def _stylize(
     from stylecam.runtime.inference.stylizer import Stylizer
     from stylecam.runtime.live.controls import LiveControls
     from stylecam.runtime.live.style_deck import StyleDeck
+    from stylecam.runtime.pipeline.pacing import Pacer
     from stylecam.runtime.pipeline.plan import check_buffer_memory, queue_size_for
     from stylecam.runtime.pipeline.threaded import run as run_pipeline
+    from stylecam.runtime.pipeline.threads import opencv_threads
 
     info = source.info
     queue_size = queue_size_for(info.width, info.height)
@@ -107,19 +115,39 @@ def _stylize(
         sink = with_virtual_camera(sink, info.width, info.height, info.fps)
         stack.callback(sink.camera.close)  # also when a model fails to load before the run starts
     config = runtime_config(args)
+    stack.enter_context(opencv_threads(config.thread_budget))
     deck = stack.enter_context(StyleDeck(models, lambda path: Stylizer(path, config)))
     smoothing = smoothing_config(args, still=info.frame_count == 1, recommended=recommended_smooth_strength(models[0]))
     controls = LiveControls(deck, look_config(args), smoothing)
     window = getattr(sink, "window", sink)
     if hasattr(window, "controls"):
         window.controls = controls
+    pacer = Pacer() if plays_in_real_time(args, source, output_plan) else None
     with sink:
         summary = run_pipeline(
-            source, controls, sink, max_frames=output_plan.max_frames, queue_size=queue_size, progress=not args.quiet
+            source,
+            controls,
+            sink,
+            max_frames=output_plan.max_frames,
+            queue_size=queue_size,
+            progress=not args.quiet,
+            pacer=pacer,
         )
         if hasattr(sink, "source_complete"):
             sink.source_complete = summary.stopped_by == "end"  # the audio tail is kept only then
     return summary, sink, deck.current.providers[0]
+
+
+def plays_in_real_time(args: argparse.Namespace, source: Any, output_plan: Any) -> bool:
+    """``live`` plays a file (or image sequence) at its frame rate when someone watches it.
+
+    Watched: a window, or a virtual camera. ``--no-pace`` (and ``--no-window`` without a virtual
+    camera: a throughput run) read it as fast as it can be stylized; cameras pace themselves.
+    """
+    if not getattr(args, "pace", False) or source.live:
+        return False
+    window = output_plan.kind == "window" or (output_plan.kind == "video" and output_plan.preview)
+    return window or bool(getattr(args, "virtual_camera", False))
 
 
 def _make_sink(
@@ -139,6 +167,7 @@ def _make_sink(
             audio_from=audio,
             inputs=inputs,
             realtime=source.live,
+            encode_threads=_encode_threads(args),
         )
         return (
             TeeSink(WindowSink(title, overlay=overlay), recorder, queue_size=queue_size)
@@ -150,6 +179,11 @@ def _make_sink(
     if output_plan.kind == "window":
         return WindowSink(title, overlay=overlay)
     return NullSink()
+
+
+def _encode_threads(args: argparse.Namespace) -> int:
+    budget = runtime_config(args).thread_budget
+    return budget.encode if budget is not None else 0
 
 
 def _print_summary(summary: Any, output_plan: Any, sink: Any, provider: str) -> None:

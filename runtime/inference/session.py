@@ -79,7 +79,11 @@ def diagnose_gpu_libraries() -> str | None:
 def session_options(config: RuntimeConfig) -> Any:
     options = ort.SessionOptions()
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    options.intra_op_num_threads = config.intra_op_threads
+    budget = config.thread_budget
+    options.intra_op_num_threads = budget.inference if budget is not None else config.intra_op_threads
+    if budget is not None and not budget.spinning:
+        # Spinning threads burn the cycles the flow, decode and encode threads need on a small CPU.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     # Errors only: ORT's warnings about unused initializers etc. are noise for users; our own
     # checks report provider fallbacks in plain words.
     options.log_severity_level = 3

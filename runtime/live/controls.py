@@ -21,7 +21,7 @@ from stylecam.runtime.inference.providers import SHORT_NAMES
 from stylecam.runtime.live.hotkeys import STAGE_KEYS
 from stylecam.runtime.live.overlay import split_view
 from stylecam.runtime.live.style_deck import StyleDeck
-from stylecam.runtime.temporal.smoothing import TemporalSmoother
+from stylecam.runtime.temporal.smoothing import Submit, TemporalSmoother
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +61,11 @@ class LiveControls:
         if self.mode != "none":
             stylized = self.smoother(frame, stylized)
         return split_view(frame, stylized) if self.view == "split" else stylized
+
+    def start_frame(self, frame: Image, submit: Submit) -> None:
+        """Start the smoother's source half (optical flow) of ``frame`` on the pipeline's flow thread."""
+        if self.view != "original":
+            self.smoother.start_frame(frame, submit)
 
     # -- settings --------------------------------------------------------------------------------
     @property

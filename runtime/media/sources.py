@@ -153,6 +153,7 @@ def open_source(
     camera_options: dict[str, Any] | None = None,
     capture_factory: Callable[[int | str], Any] | None = None,
     info: VideoInfo | None = None,
+    decode_threads: int = 0,
 ) -> Source:
     """Open what ``--source`` names (see :func:`classify_source`); errors name the problem and the fix.
 
@@ -162,6 +163,7 @@ def open_source(
         camera_options: ``width``/``height``/``fps`` requests and timeouts for cameras.
         capture_factory: builds the OpenCV-like capture object (tests pass a fake camera).
         info: an already probed VideoInfo for a video file (saves a second probe).
+        decode_threads: FFmpeg decoder threads for a video file or stream (0: FFmpeg's choice).
     """
     kind = classify_source(spec)
     options = dict(camera_options or {})
@@ -182,7 +184,7 @@ def open_source(
     from stylecam.runtime.media.video_file import VideoFileSource
 
     _refuse_camera_options(options, spec, kind)
-    return VideoFileSource(spec, info=info, max_size=max_size, live=kind == "stream")
+    return VideoFileSource(spec, info=info, max_size=max_size, live=kind == "stream", decode_threads=decode_threads)
 
 
 def _refuse_camera_options(options: dict[str, Any], spec: str, kind: str, allowed: tuple[str, ...] = ()) -> None:

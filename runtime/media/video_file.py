@@ -69,6 +69,7 @@ class VideoFileSource:
         max_size: shrink frames whose longer side exceeds this.
         max_corrupt: damaged packets/frames tolerated before giving up.
         live: a live stream (rtsp://...): the pipeline keeps only the newest frame.
+        decode_threads: FFmpeg decoder threads (0: FFmpeg's choice, one per core).
     """
 
     def __init__(
@@ -79,8 +80,10 @@ class VideoFileSource:
         max_size: int | None = None,
         max_corrupt: int = MAX_CORRUPT,
         live: bool = False,
+        decode_threads: int = 0,
     ) -> None:
         self.name = os.fspath(source)
+        self.decode_threads = decode_threads
         self.path = None if is_url(self.name) else Path(self.name)
         probed = info or probe_video(self.name)
         _warn_about(probed, self.name)
@@ -109,6 +112,8 @@ class VideoFileSource:
         with container:
             stream = container.streams.video[0]
             stream.thread_type = "AUTO"  # frame + slice threads: decoding keeps up with inference
+            if self.decode_threads:
+                stream.codec_context.thread_count = self.decode_threads
             yield from self._decode(container, stream)
 
     def _decode(self, container: av.container.InputContainer, stream: av.VideoStream) -> Iterator[Frame]:

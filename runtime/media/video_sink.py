@@ -60,6 +60,7 @@ class VideoFileSink:
         audio_from: file whose audio is carried into the output (None: no audio).
         inputs: files the target must not be (the source, the model).
         realtime: a live recording (faster encoder settings, so it keeps up with the camera).
+        encode_threads: encoder threads (0: the encoder's choice).
     """
 
     threaded = True
@@ -76,8 +77,10 @@ class VideoFileSink:
         audio_from: str | os.PathLike[str] | None = None,
         inputs: Sequence[str | os.PathLike[str]] = (),
         realtime: bool = False,
+        encode_threads: int = 0,
     ) -> None:
         self.target = check_output_path(target, inputs=inputs)
+        self.encode_threads = encode_threads
         self.info = info
         self._inputs = list(inputs)
         self.encoder = encoder or choose_encoder(
@@ -124,6 +127,8 @@ class VideoFileSink:
         if choice.bit_rate:
             stream.bit_rate = choice.bit_rate
         context = stream.codec_context
+        if self.encode_threads:
+            context.thread_count = self.encode_threads
         context.color_primaries, context.color_trc, context.colorspace = BT709, BT709, BT709
         context.color_range = TV_RANGE
         if choice.codec == "libx265":

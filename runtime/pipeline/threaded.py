@@ -1,10 +1,16 @@
 """The threaded pipeline: reader thread -> stylize + smooth on the main thread -> writer thread.
 
-Threads sit only at the I/O edges. Queues are bounded and ``None`` ends the stream. A file source
-never loses a frame (the reader blocks when the queue is full); a live source keeps only the
-newest frame (the one waiting is replaced and counted as dropped). An exception in either thread
-is re-raised on the caller's thread; both threads are stopped and joined in ``finally``, so
-Ctrl-C leaves no thread writing while the sink closes its file.
+Threads sit at the I/O edges, plus one helper for optical flow: the flow of frame t depends only
+on the source frames, so a stage that can (``start_frame(image, submit)``: the
+:class:`~stylecam.runtime.temporal.smoothing.TemporalSmoother`, ``LiveControls``) starts it on the
+"stylecam-flow" thread before the network paints frame t, and its blend waits for both. The frames
+are the same as with everything on the main thread (``overlap=False``).
+
+Queues are bounded and ``None`` ends the stream. A file source never loses a frame (the reader
+blocks when the queue is full); a live source keeps only the newest frame (the one waiting is
+replaced and counted as dropped). An exception in any thread is re-raised on the caller's thread;
+every thread is stopped and joined in ``finally``, so Ctrl-C leaves no thread writing while the
+sink closes its file.
 """
 
 from __future__ import annotations
@@ -19,7 +25,9 @@ import numpy.typing as npt
 from tqdm import tqdm
 
 from stylecam.runtime.media.sources import Frame, Source
-from stylecam.runtime.pipeline.workers import FrameReader, FrameWriter, Sink
+from stylecam.runtime.pipeline.pacing import Pacer
+from stylecam.runtime.pipeline.stages import StageTimes
+from stylecam.runtime.pipeline.workers import FrameReader, FrameWriter, SideWorker, Sink
 
 __all__ = ["PipelineState", "RunSummary", "Sink", "Smooth", "Stylize", "run"]
 
@@ -58,6 +66,12 @@ class RunSummary:
         return self.frames_out / self.seconds if self.seconds > 0 else 0.0
 
 
+def _start_hooks(*stages: object) -> list[Callable[..., None]]:
+    """The ``start_frame(image, submit)`` methods of the stages that have source-only work to start."""
+    hooks = [getattr(stage, "start_frame", None) for stage in stages if stage is not None]
+    return [hook for hook in hooks if callable(hook)]
+
+
 class _MainLoop:
     """The main-thread side of one run: pull, stylize, smooth, push; counts what happened."""
 
@@ -69,10 +83,17 @@ class _MainLoop:
         smooth: Smooth | None,
         queue_size: int,
         monitor: Callable[[PipelineState], None] | None,
+        *,
+        overlap: bool = True,
+        pacer: Pacer | None = None,
+        stages: StageTimes | None = None,
     ) -> None:
         self.source, self.stylize, self.sink, self.smooth, self.monitor = source, stylize, sink, smooth, monitor
-        self.reader = FrameReader(source, queue_size)
-        self.writer = FrameWriter(sink, queue_size) if sink.threaded else None
+        self.stages = stages
+        self.reader = FrameReader(source, queue_size, pacer=pacer, stages=stages)
+        self.writer = FrameWriter(sink, queue_size, stages=stages) if sink.threaded else None
+        self.hooks = _start_hooks(stylize, smooth) if overlap else []
+        self.side = SideWorker(stages=stages) if self.hooks else None
         self.frames_in = self.frames_out = 0
         self.started = time.perf_counter()
         self._last_shape: tuple[int, ...] | None = None
@@ -88,9 +109,12 @@ class _MainLoop:
                 if reset is not None:
                     reset()
             self._last_shape = frame.image.shape
-        stylized = self.stylize(frame.image)
+        if self.side is not None:
+            for hook in self.hooks:  # the flow of this frame runs while the network paints it
+                hook(frame.image, self.side.submit)
+        stylized = self._timed("stylize", self.stylize, frame.image)
         if self.smooth is not None:
-            stylized = self.smooth(frame.image, stylized)
+            stylized = self._timed("smooth", self.smooth, frame.image, stylized)
         if self.writer is not None:
             self.writer.put(frame.with_image(stylized))
         else:
@@ -98,6 +122,12 @@ class _MainLoop:
             self.frames_out += 1
         if self.monitor is not None:
             self.monitor(self.state())
+
+    def _timed(self, stage: str, function: Callable[..., Image], *args: Image) -> Image:
+        if self.stages is None:
+            return function(*args)
+        with self.stages.time(stage):
+            return function(*args)
 
     @property
     def dropped(self) -> int:
@@ -132,6 +162,9 @@ def run(
     progress: bool = True,
     stall_timeout: float = 60.0,
     monitor: Callable[[PipelineState], None] | None = None,
+    overlap: bool = True,
+    pacer: Pacer | None = None,
+    stages: StageTimes | None = None,
 ) -> RunSummary:
     """Stream ``source`` through ``stylize`` (and ``smooth``) into ``sink``; return what happened.
 
@@ -149,8 +182,14 @@ def run(
         progress: show a tqdm bar (frame total when known, live frame rate).
         stall_timeout: seconds without a frame before the source counts as stalled.
         monitor: called on the main thread after every frame with a :class:`PipelineState`.
+        overlap: run the source-only half of smoothing (optical flow) on the flow thread while the
+            main thread stylizes (False: everything on the main thread; the frames are the same).
+        pacer: wait until each frame's time has come (``stylecam live`` playing a file); None: as
+            fast as the pipeline goes.
+        stages: filled with the milliseconds each stage took per frame (read, flow, stylize,
+            smooth, write).
     """
-    loop = _MainLoop(source, stylize, sink, smooth, queue_size, monitor)
+    loop = _MainLoop(source, stylize, sink, smooth, queue_size, monitor, overlap=overlap, pacer=pacer, stages=stages)
     total = _progress_total(source.info.frame_count, max_frames)
     bar = tqdm(total=total, unit="frame", disable=not progress, dynamic_ncols=True, desc="stylecam", leave=True)
     stopped_by, finished = "end", False
@@ -177,6 +216,8 @@ def run(
         finished = True
     finally:
         loop.reader.stop()
+        if loop.side is not None:
+            loop.side.stop()
         if loop.writer is not None and not finished:
             loop.writer.stop()
         bar.close()

@@ -1,21 +1,26 @@
-"""The pipeline's two I/O threads: a reader feeding the main thread and a writer draining it.
+"""The pipeline's threads: a reader feeding the main thread, a writer draining it, and a flow helper.
 
-Both use bounded queues and a ``None`` sentinel, keep the exception that stopped them for the
-main thread to re-raise, and can be stopped from the main thread at any point.
+The reader and the writer use bounded queues and a ``None`` sentinel, keep the exception that
+stopped them for the main thread to re-raise, and can be stopped from the main thread at any
+point. The helper (:class:`SideWorker`) runs one job at a time for the main thread, which waits
+for each result (a ``Future``, whose ``result()`` re-raises the job's exception there).
 """
 
 from __future__ import annotations
 
+import concurrent.futures
 import logging
 import queue
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
-from typing import Protocol
+from typing import Any, Protocol
 
 from stylecam.errors import SourceError
 from stylecam.runtime.media.sources import Frame, Source
+from stylecam.runtime.pipeline.pacing import Pacer
+from stylecam.runtime.pipeline.stages import StageTimes
 
 log = logging.getLogger(__name__)
 
@@ -34,9 +39,13 @@ class Sink(Protocol):
 class FrameReader(threading.Thread):
     """Iterates the source into a bounded queue; ``get`` re-raises the source's exception."""
 
-    def __init__(self, source: Source, maxsize: int) -> None:
+    def __init__(
+        self, source: Source, maxsize: int, *, pacer: Pacer | None = None, stages: StageTimes | None = None
+    ) -> None:
         super().__init__(name="stylecam-reader", daemon=True)
         self.source = source
+        self.pacer = pacer  # None: frames go on as fast as they are read (files) or arrive (cameras)
+        self.stages = stages
         self.drop_stale = source.live
         self.queue: queue.Queue[Frame | None] = queue.Queue(maxsize=1 if source.live else maxsize)
         self.stop_event = threading.Event()
@@ -46,8 +55,16 @@ class FrameReader(threading.Thread):
     def run(self) -> None:
         frames: Iterator[Frame] = iter(self.source)
         try:
-            for frame in frames:
-                if frame.captured is None:  # file sources: latency counts from when the frame was read
+            while True:
+                started = time.perf_counter()
+                frame = next(frames, None)
+                if frame is None:
+                    break
+                if self.stages is not None:
+                    self.stages.add("read", (time.perf_counter() - started) * 1000.0)
+                if self.pacer is not None:
+                    self.pacer.wait(frame.time, self.stop_event)
+                if frame.captured is None:  # file sources: latency counts from when the frame was read (and due)
                     frame = replace(frame, captured=time.monotonic())
                 if not self._put(frame):
                     return
@@ -111,9 +128,10 @@ class FrameReader(threading.Thread):
 class FrameWriter(threading.Thread):
     """Writes frames from a bounded queue to a threaded sink; ``put``/``finish`` re-raise its errors."""
 
-    def __init__(self, sink: Sink, maxsize: int) -> None:
+    def __init__(self, sink: Sink, maxsize: int, *, stages: StageTimes | None = None) -> None:
         super().__init__(name="stylecam-writer", daemon=True)
         self.sink = sink
+        self.stages = stages
         self.queue: queue.Queue[Frame | None] = queue.Queue(maxsize=maxsize)
         self.error: BaseException | None = None
         self.abort = threading.Event()
@@ -125,7 +143,10 @@ class FrameWriter(threading.Thread):
                 frame = self.queue.get()
                 if frame is None:
                     return
+                started = time.perf_counter()
                 self.sink.write(frame)
+                if self.stages is not None:
+                    self.stages.add("write", (time.perf_counter() - started) * 1000.0)
                 self.written += 1
         except BaseException as exc:
             self.error = exc
@@ -170,3 +191,25 @@ class FrameWriter(threading.Thread):
             raise self.error
         if not self.is_alive() and self.ident is not None:
             raise RuntimeError("the writer thread stopped early")  # an internal invariant, not user input
+
+
+class SideWorker:
+    """One helper thread ("stylecam-flow") for work that needs only the source frame: optical flow.
+
+    The main thread submits a frame's job, stylizes the frame meanwhile (ONNX Runtime and OpenCV
+    release the GIL, so both cores work), then waits for the job's ``Future``. Jobs run one at a
+    time, in the order submitted; the thread starts with the first job.
+    """
+
+    def __init__(self, *, stages: StageTimes | None = None) -> None:
+        self._executor = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="stylecam-flow")
+        self.stages = stages
+
+    def submit(self, function: Callable[..., Any], *args: Any) -> concurrent.futures.Future[Any]:
+        """Run ``function(*args)`` on the helper thread; its exception is raised by ``result()``."""
+        job = function if self.stages is None else self.stages.timed("flow", function)
+        return self._executor.submit(job, *args)
+
+    def stop(self) -> None:
+        """Cancel jobs not started, wait for the running one and join the thread (Ctrl-C included)."""
+        self._executor.shutdown(wait=True, cancel_futures=True)

@@ -24,7 +24,7 @@ import numpy.typing as npt
 from tqdm import tqdm
 
 from stylecam.errors import UsageError
-from stylecam.runtime.config import RuntimeConfig, SmoothingConfig
+from stylecam.runtime.config import RuntimeConfig, SmoothingConfig, parse_smoothing
 from stylecam.runtime.temporal.smoothing import TemporalSmoother
 from stylecam.runtime.temporal.stability import SOURCE, StabilityMeter
 
@@ -44,13 +44,11 @@ class Scorer(Protocol):
 
 
 def parse_mode(text: str) -> tuple[str, SmoothingConfig]:
-    """``"flow"`` or ``"flow:0.3"`` -> (label, SmoothingConfig); UsageError names the valid form."""
-    mode, _, alpha = text.partition(":")
-    try:
-        value = float(alpha) if alpha else None
-    except ValueError:
-        raise UsageError(f"--smooth {text!r}: the alpha after ':' must be a number, e.g. flow:0.3") from None
-    return text, SmoothingConfig(mode=mode, alpha=value)
+    """``"flow"``, ``"flow:0.3"`` or ``"flow,preset=ultrafast,width=256"`` -> (label, SmoothingConfig).
+
+    UsageError names the valid form (:func:`stylecam.runtime.config.parse_smoothing`).
+    """
+    return text, parse_smoothing(text)
 
 
 @dataclass(frozen=True)
