@@ -22,7 +22,7 @@ import numpy.typing as npt
 
 from stylecam.errors import UsageError
 from stylecam.runtime.bench.model import MIN_TIMED, BenchResult, PanningScene, check_counts, make_result, warmup_over
-from stylecam.runtime.config import SmoothingConfig
+from stylecam.runtime.bench.pipeline import make_smoother
 from stylecam.runtime.inference.stylizer import Stylizer
 from stylecam.runtime.media.sources import Frame
 from stylecam.runtime.media.synthetic import SyntheticCamera, SyntheticCameraBus
@@ -30,7 +30,6 @@ from stylecam.runtime.media.webcam import WebcamSource
 from stylecam.runtime.metrics import LatencyStats
 from stylecam.runtime.pipeline.sinks import NullSink
 from stylecam.runtime.pipeline.threaded import run
-from stylecam.runtime.temporal.smoothing import TemporalSmoother
 
 
 @dataclass
@@ -93,23 +92,31 @@ def bench_latency(
     frames: int = 50,
     warmup: int = 5,
     max_seconds: float | None = None,
+    overlap: bool = True,
 ) -> BenchResult:
     """Capture-to-output latency of the live pipeline with a ``camera_fps`` camera at ``width`` x ``height``.
 
     ``fps`` of the row is the rate frames reach the sink (the camera's rate if the model keeps up);
-    ``extra`` holds the camera rate and the frames dropped because the model was busy.
+    ``extra`` holds the camera rate, the frames dropped because the model was busy, and the p50
+    latency in frame intervals at the delivered rate (``frame_intervals``).
     """
+
     check_counts(width, height, frames, warmup)
     if not 1.0 <= camera_fps <= 1000.0:
         raise UsageError(f"camera fps must be between 1 and 1000, got {camera_fps:g}")
     camera = TimestampedCamera(width=width, height=height, fps=camera_fps)
     source = WebcamSource(0, capture_factory=SyntheticCameraBus({0: camera}).open)
     sink = LatencySink(camera, frames=frames, warmup=warmup, max_seconds=max_seconds)
-    smoother = None if smoothing == "none" else TemporalSmoother(SmoothingConfig(mode=smoothing))
-    summary = run(source, stylizer, sink, smooth=smoother, progress=False)
+    summary = run(source, stylizer, sink, smooth=make_smoother(smoothing), progress=False, overlap=overlap)
     span = (sink.timing_until or 0.0) - (sink.timing_since or 0.0)
     delivered = (sink.stats.count - 1) / span if span > 0 else 0.0
-    extra = {"camera_fps": camera_fps, "dropped": summary.dropped, "frames_out": summary.frames_out}
+    extra = {
+        "camera_fps": camera_fps,
+        "dropped": summary.dropped,
+        "frames_out": summary.frames_out,
+        "flow_thread": overlap,
+        "frame_intervals": round(sink.stats.p50 * delivered / 1000.0, 3),
+    }
     return make_result(
         stylizer,
         "latency",

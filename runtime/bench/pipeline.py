@@ -8,7 +8,12 @@
 
 Per-frame time is the interval between consecutive frames leaving the main thread. Queues are
 bounded, so in the steady state that interval is set by the slowest stage (decode, inference or
-encode), which is what a user waits for; ``fps`` is 1000 / its mean.
+encode), which is what a user waits for; ``fps`` is 1000 / its mean. Each row's ``extra.stages``
+holds what every stage took per frame in that steady state, each timed on its own thread (read,
+flow, stylize, smooth, write: :mod:`stylecam.runtime.pipeline.stages`).
+
+``smoothing`` is a spec such as ``flow`` or ``flow,preset=ultrafast,width=256``
+(:func:`stylecam.runtime.config.parse_smoothing`); ``overlap`` runs the flow on its own thread.
 """
 
 from __future__ import annotations
@@ -23,12 +28,13 @@ from typing import Any
 
 from stylecam.errors import UsageError
 from stylecam.runtime.bench.model import MIN_TIMED, BenchResult, PanningScene, check_counts, make_result, warmup_over
-from stylecam.runtime.config import SmoothingConfig
+from stylecam.runtime.config import ThreadBudget, parse_smoothing
 from stylecam.runtime.inference.stylizer import Stylizer
 from stylecam.runtime.media.sources import Frame
 from stylecam.runtime.media.video_info import VideoInfo
 from stylecam.runtime.metrics import LatencyStats
 from stylecam.runtime.pipeline.sinks import NullSink
+from stylecam.runtime.pipeline.stages import StageTimes
 from stylecam.runtime.pipeline.threaded import PipelineState, run
 from stylecam.runtime.temporal.smoothing import TemporalSmoother
 
@@ -67,6 +73,7 @@ class StepClock:
     def __init__(self, sink: Any, *, frames: int, warmup: int, max_seconds: float | None) -> None:
         self.sink, self.frames, self.warmup, self.max_seconds = sink, frames, warmup, max_seconds
         self.stats = LatencyStats()
+        self.stages = StageTimes()  # emptied when the warm-up ends: steady-state stage times only
         self.warmed = 0  # warm-up frames actually run
         self._warming = True
         self._started: float | None = None
@@ -80,6 +87,7 @@ class StepClock:
             self._started = self._started if self._started is not None else now
             if warmup_over(state.frames_in, self.warmup, now - self._started, self.max_seconds):
                 self._warming, self.warmed, self._timing_since = False, state.frames_in, now
+                self.stages.clear()
         elif self._last is not None:
             self.stats.add((now - self._last) * 1000.0)
         self._last = now
@@ -94,8 +102,14 @@ class StepClock:
             self.sink.stop_requested = True
 
 
-def _smoother(smoothing: str) -> TemporalSmoother | None:
-    return None if smoothing == "none" else TemporalSmoother(SmoothingConfig(mode=smoothing))
+def make_smoother(smoothing: str) -> TemporalSmoother | None:
+    """The smoother for a spec (``none``: no smoother at all, as ``--smooth none`` runs)."""
+    config = parse_smoothing(smoothing)
+    return None if config.mode == "none" else TemporalSmoother(config)
+
+
+def _stage_extra(clock: StepClock, overlap: bool) -> dict[str, Any]:
+    return {"flow_thread": overlap, "stages": clock.stages.summary()}
 
 
 def bench_pipeline(
@@ -107,15 +121,18 @@ def bench_pipeline(
     frames: int = 50,
     warmup: int = 5,
     max_seconds: float | None = None,
+    overlap: bool = True,
 ) -> BenchResult:
     """Time the threaded pipeline on moving synthetic frames into a NullSink (see the module doc)."""
     check_counts(width, height, frames, warmup)
-    smoother = _smoother(smoothing)
+    smoother = make_smoother(smoothing)
     source = SceneSource(width, height, warmup + frames + 1)
     sink = NullSink()
     clock = StepClock(sink, frames=frames, warmup=warmup, max_seconds=max_seconds)
-    summary = run(source, stylizer, sink, smooth=smoother, progress=False, monitor=clock)
-    extra = {"wall_s": round(summary.seconds, 3), "frames_out": summary.frames_out}
+    summary = run(
+        source, stylizer, sink, smooth=smoother, progress=False, monitor=clock, overlap=overlap, stages=clock.stages
+    )
+    extra = {"wall_s": round(summary.seconds, 3), "frames_out": summary.frames_out, **_stage_extra(clock, overlap)}
     return make_result(
         stylizer, "pipeline", width, height, clock.stats, warmup=clock.warmed, smoothing=smoothing, extra=extra
     )
@@ -139,25 +156,38 @@ def bench_end_to_end(
     warmup: int = 5,
     max_seconds: float | None = None,
     scratch_dir: str | os.PathLike[str] | None = None,
+    overlap: bool = True,
+    threads: ThreadBudget | None = None,
 ) -> BenchResult:
     """Decode ``video``, stylize, smooth and encode it (audio kept) into a scratch file, timing each frame.
 
     The scratch file is deleted afterwards. Stops after ``warmup + frames`` frames, the end of the
-    video, or ``max_seconds`` of timing, whichever comes first.
+    video, or ``max_seconds`` of timing, whichever comes first. ``threads`` sets the decoder and
+    encoder threads as the stream commands do (None: FFmpeg's choice).
     """
     from stylecam.runtime.media.video_file import VideoFileSource
     from stylecam.runtime.media.video_sink import VideoFileSink
 
-    source = VideoFileSource(video)
+    source = VideoFileSource(video, decode_threads=threads.decode if threads is not None else 0)
     info = source.info
     _check_clip(info, Path(video).name, frames, warmup)
     with tempfile.TemporaryDirectory(prefix="stylecam-bench-", dir=scratch_dir) as scratch:
         target = Path(scratch) / "end_to_end.mp4"
-        sink = VideoFileSink(target, info, audio_from=source.audio_source)
+        encode_threads = threads.encode if threads is not None else 0
+        sink = VideoFileSink(target, info, audio_from=source.audio_source, encode_threads=encode_threads)
         clock = StepClock(sink, frames=frames, warmup=warmup, max_seconds=max_seconds)
         started = time.perf_counter()
         with sink:
-            summary = run(source, stylizer, sink, smooth=_smoother(smoothing), progress=False, monitor=clock)
+            summary = run(
+                source,
+                stylizer,
+                sink,
+                smooth=make_smoother(smoothing),
+                progress=False,
+                monitor=clock,
+                overlap=overlap,
+                stages=clock.stages,
+            )
             sink.source_complete = summary.stopped_by == "end"
         wall = time.perf_counter() - started
         audio = sink.audio.description if sink.audio is not None else "none"
@@ -169,6 +199,7 @@ def bench_end_to_end(
         "wall_fps": round(summary.frames_out / wall, 3) if wall > 0 else 0.0,
         "encoder": encoder,
         "audio": audio,
+        **_stage_extra(clock, overlap),
     }
     return make_result(
         stylizer,

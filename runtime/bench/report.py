@@ -97,15 +97,17 @@ def _precision_base(precision: str) -> str:
     return precision.split("+", 1)[0]
 
 
+def _ratio_key(row: Mapping[str, Any]) -> tuple[Any, ...]:
+    extra = row.get("extra") or {}
+    return row["kind"], row["size"], _precision_base(row["precision"]), row.get("smoothing"), extra.get("repeat")
+
+
 def add_reference_ratios(rows: Sequence[dict[str, Any]]) -> None:
-    """Set ``vs_reference`` = fps / fps of the reference row of the same kind, size and precision."""
-    references = {
-        (row["kind"], row["size"], _precision_base(row["precision"])): row
-        for row in rows
-        if row.get("reference") and row.get("status") == OK
-    }
+    """Set ``vs_reference`` = fps / fps of the reference row of the same kind, size, precision,
+    smoothing and repeat round."""
+    references = {_ratio_key(row): row for row in rows if row.get("reference") and row.get("status") == OK}
     for row in rows:
-        ref = references.get((row["kind"], row["size"], _precision_base(row["precision"])))
+        ref = references.get(_ratio_key(row))
         if row.get("reference") or ref is None or row.get("status") != OK or not ref["fps"]:
             continue
         row["vs_reference"] = round(row["fps"] / ref["fps"], 3)

@@ -1,9 +1,11 @@
 """One ``stylecam bench`` run: which models, sizes and kinds to measure, measured side by side.
 
 Every model (the user's, its fp16 twin, the reference network) is loaded once and kept open; the
-loops go size -> kind -> model, so rows that are compared with each other are taken minutes apart
-at most, under the same conditions. A row that fails (a provider without fp16 kernels, out of
-memory at 1080p) becomes a failed row and the run goes on.
+loops go repeat -> size -> kind -> smoothing -> model, so rows that are compared with each other
+(none vs flow, model vs reference) are taken next to each other, under the same conditions, and
+``repeat`` rounds show the spread. A row that fails (a provider without fp16 kernels, out of
+memory at 1080p) becomes a failed row and the run goes on. Each end-to-end row is followed by one
+row per pipeline stage (``end-to-end:read`` ... ``end-to-end:write``), timed in that same run.
 """
 
 from __future__ import annotations
@@ -21,8 +23,9 @@ from stylecam.runtime.bench.latency import bench_latency
 from stylecam.runtime.bench.model import BenchResult, bench_models_side_by_side
 from stylecam.runtime.bench.pipeline import bench_end_to_end, bench_pipeline
 from stylecam.runtime.bench.report import failed_row, result_row
-from stylecam.runtime.config import SMOOTHING_MODES, RuntimeConfig
+from stylecam.runtime.config import RuntimeConfig, parse_smoothing
 from stylecam.runtime.inference.stylizer import Stylizer
+from stylecam.runtime.pipeline.threads import opencv_threads
 
 log = logging.getLogger(__name__)
 
@@ -67,10 +70,16 @@ class BenchPlan:
     warmup: int = 5
     batch: int = 1
     max_seconds: float | None = 60.0
-    smoothing: str = "flow"
+    smoothing: str | tuple[str, ...] = "flow"  # one spec or several, measured side by side
     camera_fps: float = 30.0
     end_to_end: Path | None = None
     runtime: RuntimeConfig = field(default_factory=RuntimeConfig)
+    repeat: int = 1
+    overlap: bool = True  # optical flow on its own thread while the model runs
+
+    @property
+    def smoothings(self) -> tuple[str, ...]:
+        return (self.smoothing,) if isinstance(self.smoothing, str) else tuple(self.smoothing)
 
     def __post_init__(self) -> None:
         unknown = [mode for mode in self.modes if mode not in MODES]
@@ -78,11 +87,21 @@ class BenchPlan:
             raise UsageError(f"unknown benchmark kind(s) {unknown or '(none)'}; choose from: {', '.join(MODES)}")
         if ("end-to-end" in self.modes) != (self.end_to_end is not None):
             raise UsageError("the end-to-end benchmark needs a video: pass --end-to-end VIDEO")
-        if self.smoothing not in SMOOTHING_MODES:
-            raise UsageError(f"--smooth {self.smoothing!r} is not valid; choose one of: {', '.join(SMOOTHING_MODES)}")
+        if not self.smoothings:
+            raise UsageError("--smooth needs at least one mode, e.g. --smooth none flow")
+        for spec in self.smoothings:
+            try:
+                parse_smoothing(spec)
+            except UsageError as exc:
+                raise UsageError(f"--smooth: {exc}") from None
         if not self.sizes and any(mode in SIZE_KINDS for mode in self.modes):
             raise UsageError("no --size to measure at")
-        checks = {"--frames": (self.frames, 1), "--warmup": (self.warmup, 0), "--batch": (self.batch, 1)}
+        checks = {
+            "--frames": (self.frames, 1),
+            "--warmup": (self.warmup, 0),
+            "--batch": (self.batch, 1),
+            "--repeat": (self.repeat, 1),
+        }
         for flag, (value, low) in checks.items():
             if not isinstance(value, int) or value < low:
                 raise UsageError(f"{flag} must be an integer >= {low}, got {value!r}")
@@ -100,12 +119,15 @@ class BenchPlan:
             "warmup": self.warmup,
             "batch": self.batch,
             "max_seconds": self.max_seconds,
-            "smoothing": self.smoothing,
+            "smoothing": self.smoothing if isinstance(self.smoothing, str) else list(self.smoothing),
             "camera_fps": self.camera_fps,
             "end_to_end": None if self.end_to_end is None else Path(self.end_to_end).name,
             "provider": self.runtime.provider,
             "iobinding": self.runtime.iobinding,
             "device_id": self.runtime.device_id,
+            "repeat": self.repeat,
+            "flow_thread": self.overlap,
+            "threads": budget.as_dict() if (budget := self.runtime.thread_budget) is not None else None,
         }
 
 
@@ -130,23 +152,41 @@ def _open_all(variants: list[ModelVariant], plan: BenchPlan, stack: contextlib.E
     return loaded
 
 
-def _jobs(plan: BenchPlan) -> Iterator[tuple[str, int, int]]:
-    for width, height in plan.sizes:
-        for kind in SIZE_KINDS:
-            if kind in plan.modes:
-                yield kind, width, height
-    if plan.end_to_end is not None:
-        yield "end-to-end", 0, 0
+@dataclass(frozen=True)
+class _Job:
+    kind: str
+    width: int
+    height: int
+    smoothing: str = "none"
+    repeat: int = 0
 
 
-def _measure(kind: str, stylizer: Stylizer, width: int, height: int, plan: BenchPlan) -> BenchResult:
-    counts: dict[str, Any] = {"frames": plan.frames, "warmup": plan.warmup, "max_seconds": plan.max_seconds}
-    if kind == "pipeline":
-        return bench_pipeline(stylizer, width, height, smoothing=plan.smoothing, **counts)
-    if kind == "latency":
-        return bench_latency(stylizer, width, height, camera_fps=plan.camera_fps, smoothing=plan.smoothing, **counts)
-    assert kind == "end-to-end" and plan.end_to_end is not None
-    return bench_end_to_end(stylizer, plan.end_to_end, smoothing=plan.smoothing, **counts)
+def _jobs(plan: BenchPlan) -> Iterator[_Job]:
+    for repeat in range(plan.repeat):
+        for width, height in plan.sizes:
+            for kind in SIZE_KINDS:
+                if kind == "model" and "model" in plan.modes:
+                    yield _Job(kind, width, height, repeat=repeat)
+                elif kind in plan.modes:
+                    yield from (_Job(kind, width, height, spec, repeat) for spec in plan.smoothings)
+        if plan.end_to_end is not None:
+            yield from (_Job("end-to-end", 0, 0, spec, repeat) for spec in plan.smoothings)
+
+
+def _measure(job: _Job, stylizer: Stylizer, plan: BenchPlan) -> BenchResult:
+    counts: dict[str, Any] = {
+        "frames": plan.frames,
+        "warmup": plan.warmup,
+        "max_seconds": plan.max_seconds,
+        "smoothing": job.smoothing,
+        "overlap": plan.overlap,
+    }
+    if job.kind == "pipeline":
+        return bench_pipeline(stylizer, job.width, job.height, **counts)
+    if job.kind == "latency":
+        return bench_latency(stylizer, job.width, job.height, camera_fps=plan.camera_fps, **counts)
+    assert job.kind == "end-to-end" and plan.end_to_end is not None
+    return bench_end_to_end(stylizer, plan.end_to_end, threads=plan.runtime.thread_budget, **counts)
 
 
 def run_bench(
@@ -166,16 +206,38 @@ def run_bench(
         raise UsageError("nothing to benchmark: no model given")
     rows: list[dict[str, Any]] = []
     with contextlib.ExitStack() as stack:
+        stack.enter_context(opencv_threads(plan.runtime.thread_budget))
         loaded = _open_all(variants, plan, stack)
-        for kind, width, height in _jobs(plan):
-            if kind == "model":
-                batch = _model_rows(loaded, width, height, plan, host)
+        for job in _jobs(plan):
+            if job.kind == "model":
+                batch = _model_rows(loaded, job.width, job.height, plan, host)
             else:
-                batch = [_stream_row(kind, item, width, height, plan, host) for item in loaded]
+                batch = [row for item in loaded for row in _with_stage_rows(_stream_row(job, item, plan, host))]
             for row in batch:
+                if plan.repeat > 1:
+                    row["extra"]["repeat"] = job.repeat
                 rows.append(row)
                 if on_row is not None:
                     on_row(row)
+    return rows
+
+
+def _with_stage_rows(row: dict[str, Any]) -> list[dict[str, Any]]:
+    """An end-to-end row, then one ``end-to-end:STAGE`` row per pipeline stage timed in it.
+
+    A stage row's p50/p95/mean are that stage's milliseconds per frame on its own thread, and its
+    fps the rate that stage alone could sustain (1000 / mean).
+    """
+    stages = row["extra"].get("stages") if row["kind"] == "end-to-end" and row["status"] == "ok" else None
+    if not stages:
+        return [row]
+    rows = [row]
+    for name, stats in stages.items():
+        stage = {**row, "kind": f"end-to-end:{name}", "frames": int(stats["count"])}
+        stage.update(mean_ms=stats["mean_ms"], p50_ms=stats["p50_ms"], p95_ms=stats["p95_ms"])
+        stage["fps"] = round(1000.0 / stats["mean_ms"], 3) if stats["mean_ms"] > 0 else None
+        stage["extra"] = {"stage": name, "of": "end-to-end", "video": row["extra"].get("video")}
+        rows.append(stage)
     return rows
 
 
@@ -197,18 +259,16 @@ def _model_rows(
     return [_row("model", item, width, height, by_item.get(id(item)), plan, host) for item in loaded]
 
 
-def _stream_row(
-    kind: str, item: _Loaded, width: int, height: int, plan: BenchPlan, host: dict[str, Any]
-) -> dict[str, Any]:
+def _stream_row(job: _Job, item: _Loaded, plan: BenchPlan, host: dict[str, Any]) -> dict[str, Any]:
     outcome: BenchResult | StylecamError | None = None
     if item.stylizer is not None:
-        where = "" if kind == "end-to-end" else f" at {width}x{height}"
-        log.info("measuring %s %s%s ...", kind, item.variant.name, where)
+        where = "" if job.kind == "end-to-end" else f" at {job.width}x{job.height}"
+        log.info("measuring %s %s%s, smoothing %s ...", job.kind, item.variant.name, where, job.smoothing)
         try:
-            outcome = _measure(kind, item.stylizer, width, height, plan)
+            outcome = _measure(job, item.stylizer, plan)
         except StylecamError as exc:
             outcome = exc
-    return _row(kind, item, width, height, outcome, plan, host)
+    return _row(job.kind, item, job.width, job.height, outcome, plan, host, smoothing=job.smoothing)
 
 
 def _row(
@@ -219,6 +279,8 @@ def _row(
     outcome: BenchResult | StylecamError | None,
     plan: BenchPlan,
     host: dict[str, Any],
+    *,
+    smoothing: str = "none",
 ) -> dict[str, Any]:
     """The row for one variant: measured, failed while measuring, or failed to load (``outcome`` None)."""
     variant = item.variant
@@ -238,5 +300,5 @@ def _row(
         arch=stylizer.metadata.arch if stylizer is not None else "",
         precision=stylizer.precision if stylizer is not None else "",
         reference=variant.reference,
-        smoothing="none" if kind == "model" else plan.smoothing,
+        smoothing=smoothing,
     )

@@ -17,6 +17,8 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from stylecam.errors import UsageError
+
 log = logging.getLogger(__name__)
 
 PROVIDERS = ("auto", "tensorrt", "cuda", "cpu")
@@ -73,7 +75,28 @@ def _how_options(how: argparse._ArgumentGroup) -> None:
         help="stop a row's timing after this long (at least 5 frames are timed)",
     )
     how.add_argument(
-        "--smooth", choices=SMOOTHING, default="flow", help="smoothing in pipeline/latency/end-to-end rows"
+        "--smooth",
+        nargs="+",
+        default=["flow"],
+        metavar="MODE",
+        help="smoothing in pipeline/latency/end-to-end rows; several are measured side by side "
+        f"({', '.join(SMOOTHING)}; e.g. --smooth none flow, or flow,preset=ultrafast,width=256)",
+    )
+    how.add_argument(
+        "--repeat", type=int, default=1, metavar="N", help="measure every stream row N times, interleaved (spread)"
+    )
+    how.add_argument(
+        "--threads",
+        type=int,
+        metavar="N",
+        help="CPU cores to plan the model, flow, decoder and encoder threads for (default: all usable); "
+        "recorded in the JSON",
+    )
+    how.add_argument(
+        "--flow-thread",
+        choices=("on", "off"),
+        default="on",
+        help="optical flow on its own thread while the model runs (off: after it, on the main thread)",
     )
     how.add_argument(
         "--camera-fps", type=float, default=30.0, metavar="FPS", help="frame rate of the simulated camera (latency)"
@@ -88,7 +111,7 @@ def _how_options(how: argparse._ArgumentGroup) -> None:
 
 def _plan(args: argparse.Namespace) -> Any:
     from stylecam.runtime.bench.runner import BenchPlan, parse_size
-    from stylecam.runtime.config import RuntimeConfig
+    from stylecam.runtime.config import RuntimeConfig, usable_cores
 
     sizes = tuple(dict.fromkeys(parse_size(text) for text in getattr(args, "size", DEFAULT_SIZES)))
     video = None
@@ -97,7 +120,14 @@ def _plan(args: argparse.Namespace) -> Any:
 
         probe_video(args.end_to_end)  # a missing or broken video fails now, not after minutes of timing
         video = Path(args.end_to_end)
-    runtime = RuntimeConfig(provider=args.provider, device_id=args.device_id, iobinding=args.iobinding == "on")
+    if args.threads is not None and args.threads < 1:
+        raise UsageError(f"--threads must be at least 1 core, got {args.threads}")
+    runtime = RuntimeConfig(
+        provider=args.provider,
+        device_id=args.device_id,
+        iobinding=args.iobinding == "on",
+        threads=args.threads or usable_cores(),
+    )
     modes = tuple(dict.fromkeys(args.modes)) + (("end-to-end",) if video is not None else ())
     return BenchPlan(
         sizes=sizes,
@@ -106,10 +136,12 @@ def _plan(args: argparse.Namespace) -> Any:
         warmup=args.warmup,
         batch=args.batch,
         max_seconds=args.max_seconds,
-        smoothing=args.smooth,
+        smoothing=args.smooth[0] if len(args.smooth) == 1 else tuple(args.smooth),
         camera_fps=args.camera_fps,
         end_to_end=video,
         runtime=runtime,
+        repeat=args.repeat,
+        overlap=args.flow_thread == "on",
     )
 
 

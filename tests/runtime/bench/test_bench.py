@@ -273,3 +273,22 @@ def test_models_are_timed_in_turn_and_a_failure_leaves_the_rotation(conv_model: 
     assert calls[4:9] == ["a", "b", "a", "b", "a"]  # then one timed call each, in turn; b fails on its 4th
     assert isinstance(a, BenchResult) and a.frames == 6 and a.warmup == 2
     assert isinstance(b, ModelLoadError) and "out of memory" in str(b)
+
+
+def test_reference_ratios_pair_rows_of_the_same_smoothing_and_round() -> None:
+    def row(smoothing: str, fps: float, *, reference: bool, repeat: int) -> dict[str, Any]:
+        made = failed_row("pipeline", "m", 8, 8, reason="x", smoothing=smoothing, reference=reference)
+        made.update(status="ok", fps=fps, extra={"repeat": repeat})
+        return made
+
+    rows = [
+        row(mode, fps * (1 + r), reference=ref, repeat=r)
+        for r in (0, 1)
+        for mode, fps in (("none", 40.0), ("flow", 20.0))
+        for ref in (False, True)
+    ]
+    for made in rows:
+        if made["reference"]:
+            made["fps"] /= 4
+    add_reference_ratios(rows)
+    assert [made["vs_reference"] for made in rows if not made["reference"]] == [4.0, 4.0, 4.0, 4.0]

@@ -62,8 +62,40 @@ def test_end_to_end_row(conv_model: Path, tmp_path: Path) -> None:
     out = tmp_path / "bench.json"
     args = ["bench", "--model", str(conv_model), *QUICK, "--modes", "model", "--end-to-end", str(clip)]
     assert main([*args, "--json", str(out)]) == 0
-    rows = json.loads(out.read_text())["rows"]
-    assert [row["kind"] for row in rows] == ["model", "end-to-end"] and rows[1]["size"] == "64x48"
+    record = json.loads(out.read_text())
+    rows = record["rows"]
+    stages = ["read", "flow", "stylize", "smooth", "write"]
+    assert [row["kind"] for row in rows] == ["model", "end-to-end", *(f"end-to-end:{name}" for name in stages)]
+    assert rows[1]["size"] == "64x48" and rows[1]["extra"]["flow_thread"] is True
+    assert list(rows[1]["extra"]["stages"]) == stages
+    for row in rows[2:]:
+        assert row["status"] == "ok" and row["smoothing"] == "flow" and row["p50_ms"] <= row["p95_ms"]
+        assert row["p50_ms"] == rows[1]["extra"]["stages"][row["extra"]["stage"]]["p50_ms"]
+    threads = record["settings"]["threads"]
+    assert threads["cores"] >= 1 and threads["inference"] >= 1 and "spinning" in threads
+
+
+def test_smoothing_modes_side_by_side_repeated_with_the_budget_recorded(conv_model: Path, tmp_path: Path) -> None:
+    out = tmp_path / "bench.json"
+    args = ["bench", "--model", str(conv_model), *QUICK, "--modes", "pipeline", "latency"]
+    extra = ["--smooth", "none", "flow,preset=ultrafast,width=160", "--repeat", "2", "--threads", "2"]
+    assert main([*args, *extra, "--flow-thread", "off", "--json", str(out)]) == 0
+    record = json.loads(out.read_text())
+    seen = [(row["extra"]["repeat"], row["kind"], row["smoothing"]) for row in record["rows"]]
+    modes = ("none", "flow,preset=ultrafast,width=160")
+    assert seen == [(r, kind, mode) for r in (0, 1) for kind in ("pipeline", "latency") for mode in modes]
+    assert record["settings"]["smoothing"] == list(modes) and record["settings"]["repeat"] == 2
+    assert record["settings"]["threads"] == {
+        "cores": 2,
+        "inference": 1,
+        "opencv": 1,
+        "decode": 1,
+        "encode": 2,
+        "spinning": False,
+    }
+    assert record["settings"]["flow_thread"] is False
+    latency = [row for row in record["rows"] if row["kind"] == "latency"]
+    assert all(row["extra"]["frame_intervals"] > 0 for row in latency)
 
 
 @pytest.mark.parametrize(
@@ -72,6 +104,9 @@ def test_end_to_end_row(conv_model: Path, tmp_path: Path) -> None:
         (["--size", "640by360"], 2, "WIDTHxHEIGHT"),
         (["--frames", "0"], 2, "--frames must be"),
         (["--max-seconds", "-1"], 2, "--max-seconds"),
+        (["--smooth", "flow,preset=slow"], 2, "flow_preset 'slow' is not valid"),
+        (["--repeat", "0"], 2, "--repeat must be"),
+        (["--threads", "0"], 2, "--threads must be at least 1"),
         (["--json", "{tmp}/missing/out.json"], 4, "does not exist; create it first"),
         (["--end-to-end", "{tmp}/nope.mp4"], 3, "nope.mp4"),
     ],
