@@ -89,8 +89,8 @@ def _how_options(how: argparse._ArgumentGroup) -> None:
         "--threads",
         type=int,
         metavar="N",
-        help="CPU cores to plan the model, flow, decoder and encoder threads for (default: all usable); "
-        "recorded in the JSON",
+        help="CPU cores to plan the model, flow, decoder and encoder threads for (default: all usable; "
+        "0: every library's own default); recorded in the JSON",
     )
     how.add_argument(
         "--flow-thread",
@@ -120,13 +120,13 @@ def _plan(args: argparse.Namespace) -> Any:
 
         probe_video(args.end_to_end)  # a missing or broken video fails now, not after minutes of timing
         video = Path(args.end_to_end)
-    if args.threads is not None and args.threads < 1:
-        raise UsageError(f"--threads must be at least 1 core, got {args.threads}")
+    if args.threads is not None and args.threads < 0:
+        raise UsageError(f"--threads must be 0 (no budget) or a number of cores, got {args.threads}")
     runtime = RuntimeConfig(
         provider=args.provider,
         device_id=args.device_id,
         iobinding=args.iobinding == "on",
-        threads=args.threads or usable_cores(),
+        threads=usable_cores() if args.threads is None else args.threads,
     )
     modes = tuple(dict.fromkeys(args.modes)) + (("end-to-end",) if video is not None else ())
     return BenchPlan(

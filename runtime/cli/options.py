@@ -123,7 +123,7 @@ def add_threads(group: Any) -> None:
         type=int,
         metavar="N",
         help="CPU cores to share between model, optical flow, decoder and encoder threads "
-        "(default: all this process may use)",
+        "(default: all this process may use; 0: every library's own default)",
     )
 
 
@@ -163,7 +163,7 @@ def check_numbers(args: argparse.Namespace) -> None:
         "--scale": ("scale", 0.1, 4),
         "--smooth-strength": ("smooth_strength", 0, 1),
         "--smooth-alpha": ("smooth_alpha", 0.01, 1),
-        "--threads": ("threads", 1, 1024),
+        "--threads": ("threads", 0, 1024),
     }
     for flag, (name, low, high) in limits.items():
         value = getattr(args, name, None)
@@ -183,12 +183,12 @@ def camera_options(args: argparse.Namespace) -> dict[str, Any] | None:
 
 
 def thread_count(args: argparse.Namespace) -> int:
-    """Cores to plan threads for: ``--threads``, else the usable cores; 0 for commands without the option."""
+    """Cores to plan threads for: ``--threads``, else the usable cores; 0 (no budget) without the option."""
     from stylecam.runtime.config import usable_cores
 
     if not hasattr(args, "threads"):
         return 0  # stills (stylecam image): ONNX Runtime keeps its own default
-    return args.threads or usable_cores()
+    return usable_cores() if args.threads is None else args.threads
 
 
 def runtime_config(args: argparse.Namespace) -> Any:

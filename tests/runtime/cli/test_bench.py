@@ -106,7 +106,7 @@ def test_smoothing_modes_side_by_side_repeated_with_the_budget_recorded(conv_mod
         (["--max-seconds", "-1"], 2, "--max-seconds"),
         (["--smooth", "flow,preset=slow"], 2, "flow_preset 'slow' is not valid"),
         (["--repeat", "0"], 2, "--repeat must be"),
-        (["--threads", "0"], 2, "--threads must be at least 1"),
+        (["--threads", "-1"], 2, "--threads must be 0"),
         (["--json", "{tmp}/missing/out.json"], 4, "does not exist; create it first"),
         (["--end-to-end", "{tmp}/nope.mp4"], 3, "nope.mp4"),
     ],

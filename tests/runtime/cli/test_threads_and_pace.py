@@ -27,6 +27,7 @@ def test_threads_default_to_the_usable_cores_and_can_be_set(command: str) -> Non
     assert runtime_config(_args(command)).threads == usable_cores()
     config = runtime_config(_args(command, "--threads", "2"))
     assert config.threads == 2 and config.thread_budget == plan_threads(2)
+    assert runtime_config(_args(command, "--threads", "0")).thread_budget is None  # every library's default
 
 
 def test_still_images_leave_onnx_runtime_its_own_threads() -> None:
@@ -39,8 +40,8 @@ def test_convert_with_a_thread_budget(tmp_path: Path, conv_model: Path, capsys: 
     out = tmp_path / "out.mp4"
     assert main(["convert", str(clip), "-o", str(out), "--model", str(conv_model), "--threads", "1", "-q"]) == 0
     assert capsys.readouterr().out.startswith("stylecam: 8 frames in")
-    assert main(["convert", str(clip), "-o", str(out), "--model", str(conv_model), "--threads", "0", "-q"]) == 2
-    assert "--threads must be between 1 and 1024" in capsys.readouterr().err
+    assert main(["convert", str(clip), "-o", str(out), "--model", str(conv_model), "--threads", "-1", "-q"]) == 2
+    assert "--threads must be between 0 and 1024" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(
