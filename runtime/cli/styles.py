@@ -5,6 +5,8 @@
     stylecam styles --json       # the same as JSON (paths, sha256, parity figures per check)
     stylecam styles --check      # verify the bundle: catalog, files, sha256, cards, parity reports
 
+Styles made by ``stylecam learn`` (the user model folder) are listed after the bundled ones, as
+"your styles"; in ``--json`` their rows carry ``"user": true``. ``--check`` covers the bundle only.
 Torch-free: it reads ``catalog.json``, the parity reports and file sizes only.
 """
 
@@ -81,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
     """Run ``stylecam styles``; returns the exit code."""
     from stylecam.errors import VerificationError
     from stylecam.runtime.inference.catalog import catalog_problems, style_entries
-    from stylecam.runtime.inference.models import models_dir
+    from stylecam.runtime.inference.models import models_dir, user_model_folders, user_models_dir
 
     if args.check:
         problems = catalog_problems()
@@ -89,8 +91,10 @@ def run(args: argparse.Namespace) -> int:
             shown = "; ".join(problems[:5]) + (f"; and {len(problems) - 5} more" if len(problems) > 5 else "")
             raise VerificationError(f"the bundled models are not consistent: {shown}; reinstall stylecam")
     entries = style_entries(arch=args.arch)
+    mine = [entry for folder in user_model_folders() for entry in style_entries(folder, arch=args.arch)]
     if args.json:
-        print(json.dumps([entry.to_dict() for entry in entries], indent=2))
+        rows = [entry.to_dict() for entry in entries] + [{**entry.to_dict(), "user": True} for entry in mine]
+        print(json.dumps(rows, indent=2))
         return 0
     if not entries:
         which = f"{args.arch} style models" if args.arch else "style models"
@@ -98,10 +102,15 @@ def run(args: argparse.Namespace) -> int:
             f"no {which} are bundled with this installation ({models_dir()} has none); "
             "pass the path of an .onnx file made by `stylecam export` to --model"
         )
-        return 0
-    print(render_table(entries))
-    print()
-    print(_usage_hint(entries))
+    else:
+        print(render_table(entries))
+        print()
+        print(_usage_hint(entries))
+    if mine:
+        print()
+        print(f"your styles (made by stylecam learn, in {user_models_dir()}):")
+        print(render_table(mine))
+        print(f"use one like a bundled style:  stylecam --model {mine[0].model.name} --source 0")
     if args.check:
         print("check: catalog, model files (sha256), model cards and parity reports agree")
     return 0

@@ -14,11 +14,16 @@ for CPUs and ``fast`` for GPUs later):
 
 Version 1 entries (``file`` at the top, no ``variants``) still load as one ``reference`` variant,
 and a ``.onnx`` file in that folder without a catalog entry is found by its file name too.
+
+Styles made by ``stylecam learn`` live in the user model folder (:func:`user_models_dir`), one
+folder per style holding a ``catalog.json`` of the same schema; a name that is not bundled is
+looked up there, so ``--model my_style`` works like a bundled name.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 from dataclasses import dataclass
 from importlib import resources
@@ -28,6 +33,9 @@ from typing import Any
 from stylecam.errors import InputError, ModelLoadError, UsageError
 from stylecam.paths import check_input_file
 
+log = logging.getLogger(__name__)
+
+USER_MODELS_ENV = "STYLECAM_MODELS"  # the user model folder, instead of the XDG data folder
 CATALOG_SCHEMA = "stylecam-model-catalog"
 CATALOG_VERSION = 2
 DEFAULT_ARCH = "reference"
@@ -182,6 +190,41 @@ def bundled_models(folder: Path | None = None) -> list[BundledModel]:
     return sorted(found.values(), key=lambda model: model.name)
 
 
+def user_models_dir() -> Path:
+    """Where ``stylecam learn`` keeps the styles it makes: ``$STYLECAM_MODELS``, else
+    ``$XDG_DATA_HOME/stylecam/models``, else ``~/.local/share/stylecam/models``."""
+    chosen = os.environ.get(USER_MODELS_ENV, "").strip()
+    if chosen:
+        return Path(chosen).expanduser()
+    data_home = os.environ.get("XDG_DATA_HOME", "").strip()
+    base = Path(data_home).expanduser() if data_home else Path.home() / ".local" / "share"
+    return base / "stylecam" / "models"
+
+
+def user_model_folders(root: Path | None = None) -> list[Path]:
+    """The folder of each finished or usable learned style under ``root`` (those with a catalog.json)."""
+    base = root if root is not None else user_models_dir()
+    if not base.is_dir():
+        return []
+    return sorted(
+        folder
+        for folder in base.iterdir()
+        if folder.is_dir() and not folder.name.startswith(".") and (folder / "catalog.json").is_file()
+    )
+
+
+def user_models(root: Path | None = None) -> list[BundledModel]:
+    """The styles made by ``stylecam learn`` (see :func:`user_models_dir`); a damaged one is skipped."""
+    found: list[BundledModel] = []
+    for folder in user_model_folders(root):
+        try:
+            # catalog entries only: a stray .onnx file in a style's folder is not a style
+            found += [model for model in bundled_models(folder) if model.variants[0].arch]
+        except ModelLoadError as exc:
+            log.warning("skipping the learned style in %s: %s", folder, exc)
+    return found
+
+
 def find_bundled(name: str, models: list[BundledModel]) -> BundledModel | None:
     """The style called ``name`` (or one of its aliases; ``starry.onnx`` counts as ``starry``)."""
     key = model_key(name[: -len(".onnx")] if name.lower().endswith(".onnx") else name)
@@ -199,11 +242,12 @@ def _has_separator(text: str) -> bool:
     return os.sep in text or "/" in text
 
 
-def _choices(models: list[BundledModel]) -> str:
+def _choices(models: list[BundledModel], mine: list[BundledModel] | None = None) -> str:
+    yours = f"; your styles: {', '.join(model.name for model in mine)}" if mine else ""
     if not models:
-        return "no models are bundled yet; pass the path of an .onnx file made by `stylecam export`"
+        return f"no models are bundled yet{yours}; pass the path of an .onnx file made by `stylecam export`"
     names = ", ".join(model.name for model in models)
-    return f"bundled models: {names}; or pass the path of an .onnx file"
+    return f"bundled models: {names}{yours}; or pass the path of an .onnx file"
 
 
 def resolve_model(
@@ -212,16 +256,21 @@ def resolve_model(
     folder: Path | None = None,
     arch: str | None = None,
     gpu: bool | None = None,
+    user_folder: Path | None = None,
 ) -> Path:
     """Return the ``.onnx`` file for a path or a bundled model name (aliases included).
 
+    A name that is not bundled may be a style made by ``stylecam learn`` (in ``user_folder``,
+    default :func:`user_models_dir`); bundled names win, and ``learn`` refuses names they use.
+
     Args:
-        name_or_path: a model file, or a bundled style's name or alias.
+        name_or_path: a model file, or a bundled or learned style's name or alias.
         folder: where bundled models live (default :func:`models_dir`).
         arch: the variant of a bundled style (``reference``, ``lite``, ``fast``); None picks the
             best one for this machine (see :meth:`BundledModel.pick`). Not allowed with a path.
         gpu: whether the model will run on a GPU (None: whether ONNX Runtime has a GPU provider);
             only consulted when a style ships more than one variant.
+        user_folder: where learned styles live (default :func:`user_models_dir`).
 
     Raises:
         InputError: a path (or ``*.onnx`` name) that does not exist, is empty or unreadable.
@@ -238,14 +287,24 @@ def resolve_model(
         return check_input_file(text, what="model")
     models = bundled_models(folder)
     model = None if _has_separator(text) else find_bundled(text, models)
+    mine: list[BundledModel] = []
+    if model is None and not _has_separator(text):
+        mine = user_models(user_folder)
+        model = find_bundled(text, mine)
+    learned = model is not None and model in mine
     if model is not None:
         several = len(model.variants) > 1 and arch is None
         variant = model.pick(arch, gpu=(gpu_available() if gpu is None else gpu) if several else False)
         if not variant.path.is_file():
+            if learned:
+                raise ModelLoadError(
+                    f"your style {model.name!r} is missing its model file {variant.path}; "
+                    f"make it again: stylecam learn PAINTING --name {model.name} --overwrite"
+                )
             raise ModelLoadError(
                 f"bundled model {model.name!r} is missing from this installation ({variant.path}); reinstall stylecam"
             )
         return variant.path
     if _has_separator(text) or text.lower().endswith(".onnx"):
-        raise InputError(f"model {text} does not exist; check the path ({_choices(models)})")
-    raise UsageError(f"unknown model {text!r}; {_choices(models)}")
+        raise InputError(f"model {text} does not exist; check the path ({_choices(models, mine)})")
+    raise UsageError(f"unknown model {text!r}; {_choices(models, mine)}")
