@@ -27,7 +27,15 @@ ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 TARGETS = (ROOT / "README.md", ROOT / "benchmarks" / "README.md")
 KIND_ORDER = {"model": 0, "pipeline": 1, "latency": 2, "end-to-end": 3}
-OTHER_SCHEMAS = ("stylecam-battery", "stylecam-fuzz", "stylecam-soak", "stylecam-transfer", "stylecam-architectures")
+OTHER_SCHEMAS = (
+    "stylecam-battery",
+    "stylecam-fuzz",
+    "stylecam-soak",
+    "stylecam-transfer",
+    "stylecam-architectures",
+    "stylecam-gpu-suite",
+    "stylecam-train-speed",
+)
 
 
 def load_results(folder: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:

@@ -59,7 +59,12 @@ def main() -> int:
         print(json.dumps(result.as_dict()), flush=True)
         rows.append(result.as_dict())
     if args.json:
-        record = {"command": "python " + " ".join(sys.argv), "host": host_info(), "rows": rows}
+        record = {
+            "schema": "stylecam-train-speed",
+            "command": "python " + " ".join(sys.argv),
+            "host": host_info(),
+            "rows": rows,
+        }
         Path(args.json).write_text(json.dumps(record, indent=2) + "\n")
     return 0
 
