@@ -39,6 +39,9 @@ COMMANDS: dict[str, Command] = {
         "stylecam.runtime.cli.serve", "a local web page that paints the browser's camera live (needs [serve])"
     ),
     "train": Command("stylecam.train.cli", "train a fast feed-forward style network on a folder of photos"),
+    "learn": Command(
+        "stylecam.train.learn.cli", "your own painting -> a ready-to-run style model in minutes (needs [train])"
+    ),
     "eval": Command(
         "stylecam.train.evaluation.cli", "temporal stability (warping error) and style/content loss on a video"
     ),

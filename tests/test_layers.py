@@ -19,7 +19,7 @@ PACKAGE_RANK = {"stylecam": 0, "runtime": 1, "train": 2, "export": 3}
 # Rank of each subpackage (or top-level module) inside a package; absent: the package's top level (0).
 SUB_RANK = {
     "runtime": {"inference": 1, "media": 1, "temporal": 1, "live": 2, "pipeline": 3, "bench": 4, "serve": 4, "cli": 5},
-    "train": {"networks": 1, "losses": 2, "loop": 3, "paint": 4, "evaluation": 4, "cli": 5},
+    "train": {"networks": 1, "losses": 2, "loop": 3, "paint": 4, "evaluation": 4, "learn": 4, "cli": 5},
     "export": {"bundle": 1, "targets": 1, "cli": 2},
 }
 # Modules that sit above everything by design: the dispatcher and the public API facades.
@@ -40,6 +40,10 @@ LAZY_EXCEPTIONS = {
     ("stylecam.train.loop.runner", "stylecam.export.onnx"),
     # the config's error messages list the providers this ONNX Runtime build offers
     ("stylecam.runtime.config", "stylecam.runtime.inference.providers"),
+    # `stylecam learn` starts from a bundled style, which ships only as .onnx: its torch network is rebuilt
+    ("stylecam.train.learn.nearest", "stylecam.export.rebuild"),
+    # `stylecam learn` exports what it trained (same path and parity gate as `stylecam export`)
+    ("stylecam.train.learn.publish", "stylecam.export.onnx"),
 }
 
 

@@ -1,0 +1,105 @@
+"""Training to a deadline in resumable chunks (``budget.PhaseRunner``), with a simulated train() and clock."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from stylecam.train.config import RunOptions
+from stylecam.train.learn import budget
+from stylecam.train.learn.budget import Clock, Phase, PhaseRunner
+
+
+class FakeTrain:
+    """train() that 'takes' ``per_step`` seconds a step and ``fixed`` seconds a call, on a fake clock."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, per_step: float, fixed: float) -> None:
+        self.now, self.per_step, self.fixed = 0.0, per_step, fixed
+        self.step = 0
+        self.calls: list[tuple[RunOptions, dict[str, Any]]] = []
+        monkeypatch.setattr(budget.time, "monotonic", lambda: self.now)
+        monkeypatch.setattr(budget, "train", self)
+
+    def __call__(self, options: RunOptions, settings: dict[str, Any], on_step: Any) -> None:
+        self.calls.append((options, settings))
+        self.now += self.fixed / 2
+        for step in range(self.step + 1, settings["steps"] + 1):
+            self.now += self.per_step
+            self.step = step
+            on_step(SimpleNamespace(step=step), SimpleNamespace())
+        self.now += self.fixed / 2
+
+
+def _phase(**limits: Any) -> Phase:
+    options = RunOptions(style="p.png", data=Path("photos"), output=Path("net.pt"), init=Path("init.pt"))
+    values = {"calibration_steps": 3, "min_steps": 5, "max_steps": None, **limits}
+    return Phase("reference", options, {"size": 128, "batch_size": 2}, 0.3, **values)
+
+
+def test_chunks_end_at_the_deadline_with_the_decay_last(monkeypatch: pytest.MonkeyPatch) -> None:
+    fake = FakeTrain(monkeypatch, per_step=2.0, fixed=10.0)
+    runner = PhaseRunner(_phase(), Clock(), step=0)
+    assert runner.run(deadline=900.0) == fake.step
+    assert 850 <= fake.now <= 900  # used the budget, did not overrun it
+    (first, first_settings), *rest = fake.calls
+    assert first.init == Path("init.pt") and first.resume is None and first_settings["size"] == 128
+    assert first_settings["steps"] == 3  # the calibration chunk
+    assert len(fake.calls) == 3  # calibration, main (over five minutes left), final
+    for options, settings in rest:  # resumed: only the step count and the decay may change
+        assert options.resume == Path("net.pt") and options.init is None
+        assert set(settings) == {"steps", "lr_decay"}
+    decays = [settings["lr_decay"] for _, settings in fake.calls]
+    assert decays[:-1] == [0.0, 0.0] and 0 < decays[-1] <= 0.3
+    final_chunk = fake.calls[-1][1]["steps"] - fake.calls[-2][1]["steps"]
+    assert decays[-1] <= final_chunk / fake.calls[-1][1]["steps"]  # the decay happens inside the final chunk
+
+
+def test_a_short_phase_has_no_main_chunk(monkeypatch: pytest.MonkeyPatch) -> None:
+    fake = FakeTrain(monkeypatch, per_step=1.0, fixed=5.0)
+    PhaseRunner(_phase(), Clock(), step=0).run(deadline=80.0)
+    assert len(fake.calls) == 2 and 70 <= fake.now <= 80.0
+
+
+def test_a_machine_that_gets_faster_still_uses_its_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+    fake = FakeTrain(monkeypatch, per_step=4.0, fixed=10.0)
+    original = fake.__call__
+
+    def speeding_up(options: RunOptions, settings: dict[str, Any], on_step: Any) -> None:
+        original(options, settings, on_step)
+        fake.per_step = max(1.0, fake.per_step / 2)  # the other jobs on the machine end
+
+    monkeypatch.setattr(budget, "train", speeding_up)
+    PhaseRunner(_phase(), Clock(), step=0).run(deadline=900.0)
+    assert len(fake.calls) >= 4  # calibration, main chunks re-sized to the new speed, final
+    assert 840 <= fake.now <= 900
+
+
+def test_the_minimum_is_trained_even_past_the_deadline(monkeypatch: pytest.MonkeyPatch) -> None:
+    fake = FakeTrain(monkeypatch, per_step=10.0, fixed=5.0)
+    assert PhaseRunner(_phase(min_steps=8), Clock(spent_before=1000.0), step=0).run(deadline=900.0) == 8
+    assert [settings["steps"] for _, settings in fake.calls] == [3, 8]
+
+
+def test_the_cap_wins(monkeypatch: pytest.MonkeyPatch) -> None:
+    fake = FakeTrain(monkeypatch, per_step=0.1, fixed=1.0)
+    assert PhaseRunner(_phase(min_steps=2, max_steps=4), Clock(), step=0).run(deadline=600.0) == 4
+    assert [settings["steps"] for _, settings in fake.calls] == [3, 4]
+
+
+def test_a_resumed_phase_continues_from_its_step(monkeypatch: pytest.MonkeyPatch) -> None:
+    fake = FakeTrain(monkeypatch, per_step=1.0, fixed=2.0)
+    fake.step = 40
+    runner = PhaseRunner(_phase(), Clock(spent_before=100.0), step=40)
+    runner.run(deadline=160.0)
+    options, settings = fake.calls[0]
+    assert options.resume == Path("net.pt") and settings["steps"] == 43
+    assert fake.step > 43 and fake.now <= 60.0
+
+
+def test_the_time_spent_before_counts(monkeypatch: pytest.MonkeyPatch) -> None:
+    FakeTrain(monkeypatch, per_step=1.0, fixed=0.0)
+    clock = Clock(spent_before=30.0)
+    assert clock.now() == 30.0

@@ -1,0 +1,156 @@
+"""Training to a deadline: ``train()`` in a few resumable chunks sized from the measured speed.
+
+A learn job has a wall-time budget, but ``train()`` takes a step count. So each network trains in
+chunks that continue one checkpoint (``--resume`` semantics, bit-exact). A short calibration chunk
+measures seconds per step and the fixed cost of a chunk on this machine as it is loaded now. Then
+main chunks run until only a final stretch is left (15 % of the phase, at least a minute): each
+is sized from the latest speed, so when the machine gets faster or slower the next chunk follows.
+The final chunk, sized from the freshest measurement, ends at the deadline and carries the
+learning-rate decay (``lr_decay`` may change on resume). Each chunk ends in a checkpoint, so a
+Ctrl-C or a crash loses at most one chunk (the reference network also saves every ``save_every``
+steps).
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import math
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any
+
+from stylecam.train.config import RunOptions
+from stylecam.train.loop.engine import TrainState
+from stylecam.train.loop.runner import train
+from stylecam.train.losses.criterion import LossTerms
+
+log = logging.getLogger(__name__)
+
+StepHook = Callable[[str, TrainState, LossTerms, int], None]  # (arch, state, terms, planned total steps)
+# The final chunk gets this share of the phase (at least FINAL_MIN_SECONDS): short enough that a
+# change of speed during it costs little, long enough for the decay. Every chunk costs a fixed
+# ~5-15 s on a busy 2-core CPU (setup, the end-of-run sample, saving), so chunks are few.
+FINAL_SHARE = 0.15
+FINAL_MIN_SECONDS = 60.0
+MARGIN = 0.97  # of the time left: speed varies on a shared machine, and overrunning is worse than ending early
+RECENT_STEPS = 8  # the speed is the median of the last few step times (the load changes)
+
+
+class Clock:
+    """Seconds the job has run: earlier sessions (an interrupted job) plus this one."""
+
+    def __init__(self, spent_before: float = 0.0) -> None:
+        self.before = spent_before
+        self.start = time.monotonic()
+
+    def now(self) -> float:
+        return self.before + time.monotonic() - self.start
+
+
+@dataclass(frozen=True)
+class Phase:
+    """One network's training: the run options and settings of its first chunk, and its step limits."""
+
+    arch: str
+    options: RunOptions  # ``init`` is used only while no checkpoint exists
+    settings: dict[str, Any]  # TrainConfig fields (steps and lr_decay are set per chunk)
+    lr_decay: float
+    calibration_steps: int
+    min_steps: int
+    max_steps: int | None = None
+
+
+@dataclass
+class Speed:
+    """What the chunks measured: seconds per step and the fixed cost of one chunk."""
+
+    step_seconds: float = 0.0
+    overhead_seconds: float = 0.0
+
+
+class PhaseRunner:
+    """Trains one :class:`Phase` until a deadline on the job's :class:`Clock` (see the module doc)."""
+
+    def __init__(self, phase: Phase, clock: Clock, *, step: int, on_step: StepHook | None = None) -> None:
+        self.phase, self.clock, self.step = phase, clock, step
+        self.on_step = on_step
+        self.speed = Speed()
+        self.chunks = 0
+        self._planned = step
+
+    def _hook(self, stamps: list[float]) -> Callable[[TrainState, LossTerms], None]:
+        def hook(state: TrainState, terms: LossTerms) -> None:
+            stamps.append(time.monotonic())
+            self.step = state.step
+            if self.on_step is not None:
+                self.on_step(self.phase.arch, state, terms, self._planned)
+
+        return hook
+
+    def _chunk(self, total: int, lr_decay: float) -> None:
+        """Train from the current step to ``total``; measure the speed."""
+        phase = self.phase
+        output = phase.options.output
+        assert output is not None
+        if self.step > 0:
+            options = replace(phase.options, init=None, resume=output)
+            settings: dict[str, Any] = {"steps": total, "lr_decay": lr_decay}
+        else:
+            options = replace(phase.options, resume=None)
+            settings = {**phase.settings, "steps": total, "lr_decay": lr_decay}
+        self._planned = total
+        stamps: list[float] = []
+        started = time.monotonic()
+        train(options, settings, on_step=self._hook(stamps))
+        ended = time.monotonic()
+        self.chunks += 1
+        gaps = [b - a for a, b in itertools.pairwise(stamps)][-RECENT_STEPS:]
+        if gaps:
+            self.speed.step_seconds = statistics.median(gaps)
+        elif stamps:  # a one-step chunk: all we know is its whole duration
+            self.speed.step_seconds = self.speed.step_seconds or (stamps[0] - started)
+        steps = len(stamps)
+        self.speed.overhead_seconds = max(0.0, (ended - started) - steps * self.speed.step_seconds)
+        log.debug(
+            "%s: chunk to step %d took %.1f s (%.2f s/step, %.1f s fixed)",
+            phase.arch,
+            total,
+            ended - started,
+            self.speed.step_seconds,
+            self.speed.overhead_seconds,
+        )
+
+    def _affordable(self, seconds: float) -> int:
+        """The step count that ``seconds`` from now pays for (one chunk's fixed cost included)."""
+        left = MARGIN * seconds - self.speed.overhead_seconds
+        per_step = max(self.speed.step_seconds, 1e-3)
+        return self.step + max(0, math.floor(left / per_step))
+
+    def _capped(self, total: int) -> int:
+        phase = self.phase
+        total = max(total, phase.min_steps)
+        return min(total, phase.max_steps) if phase.max_steps is not None else total
+
+    def run(self, deadline: float) -> int:
+        """Train until ``deadline`` (job-clock seconds); returns the last step. KeyboardInterrupt passes through
+        after ``train()`` saved its checkpoint."""
+        phase = self.phase
+        final_stretch = max(FINAL_MIN_SECONDS, FINAL_SHARE * (deadline - self.clock.now()))
+        calibration = self.step + phase.calibration_steps
+        if phase.max_steps is not None:
+            calibration = min(calibration, phase.max_steps)
+        if calibration > self.step:
+            self._chunk(calibration, 0.0)
+        while deadline - self.clock.now() > 1.5 * final_stretch:
+            target = self._capped(self._affordable(deadline - self.clock.now() - final_stretch))
+            if target <= self.step or (phase.max_steps is not None and target >= phase.max_steps):
+                break
+            self._chunk(target, 0.0)
+        target = self._capped(self._affordable(deadline - self.clock.now()))
+        if target > self.step:  # at least min_steps, even when the budget is spent
+            left = target - self.step
+            self._chunk(target, min(phase.lr_decay, left / target) if phase.lr_decay else 0.0)
+        return self.step
