@@ -17,6 +17,7 @@ fresh job removes its folder; a resumed job's folder is left as it was.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import logging
 import shutil
@@ -379,6 +380,7 @@ def learn(
     fresh = saved is None
     if fresh:
         remove_folder(layout.folder)  # only reachable with --overwrite when it exists
+    made_root = not root.exists()
     layout.work.mkdir(parents=True, exist_ok=True)
     state = saved or _new_state(request, painting, name, minutes)
     state.update(minutes=minutes, sessions=int(state.get("sessions", 0)) + 1)
@@ -396,8 +398,11 @@ def learn(
         raise job.keep() from None
     except BaseException as exc:
         job.progress.close(done=False)
-        if fresh:
+        if fresh:  # nothing left behind: the style's folder, and the model folder if this job made it
             remove_folder(layout.folder)
+            if made_root:
+                with contextlib.suppress(OSError):
+                    root.rmdir()
         if _disk_full(exc, root):
             raise OutputError(
                 f"the disk of {root} filled up while learning; free some space and run the command again"

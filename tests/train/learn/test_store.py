@@ -105,3 +105,20 @@ def test_missing_data_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[s
     code, err = _run([str(painting), "--out", str(tmp_path / "models"), "--data", str(tmp_path / "none")], capsys)
     assert code == 3 and len(err) == 1 and "--data" in err[0] and "camera index" in err[0]
     assert not (tmp_path / "models").exists()
+
+
+def test_a_disk_that_fills_up_during_the_job_leaves_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+
+    from stylecam.train.learn import job
+
+    def full(*args: object, **kwargs: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(job, "nearest_style", full)
+    painting = _painting(tmp_path)
+    code, err = _run([str(painting), "--out", str(tmp_path / "models")], capsys)
+    assert code == 4 and len(err) == 1 and "filled up while learning" in err[0]
+    assert not (tmp_path / "models").exists()
