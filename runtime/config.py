@@ -19,6 +19,10 @@ CUDNN_SEARCH = ("HEURISTIC", "EXHAUSTIVE", "DEFAULT")
 PROBE_MODES = ("auto", "always", "never")
 SMOOTHING_MODES = ("none", "ema", "flow")
 FLOW_PRESETS = ("ultrafast", "fast", "medium")  # OpenCV's DIS optical flow presets, cheapest first
+# How the smoother finds the pixels its flow cannot explain: forward-backward consistency (two
+# flows) or the one-way photometric check (one flow).
+FLOW_CHECKS = ("two-way", "one-way")
+MAX_FLOW_EVERY = 8
 # Measured on a synthetic flickering clip with exact flow (tools/measure_smoothing.py, README).
 DEFAULT_ALPHA = {"none": 1.0, "ema": 0.5, "flow": 0.4}
 MIN_ALPHA = 0.01  # the strongest smoothing: 1% of each new frame
@@ -183,6 +187,10 @@ class SmoothingConfig:
         flow_width: optical flow is computed on source frames downscaled to this width (never
             upscaled), so its cost stays about constant from 360p to 4K.
         flow_preset: DIS optical flow preset, ``ultrafast``, ``fast`` or ``medium`` (finer, slower).
+        flow_check: ``two-way`` (forward-backward consistency: two flows per frame) or ``one-way``
+            (one flow; a pixel its match does not resemble counts as occluded).
+        flow_every: compute the flow on every n-th frame and reuse the last one in between (1: every
+            frame).
         occlusion_tolerance: forward-backward consistency slack in pixels² (Sundaram et al. use 0.5).
         scene_cut_threshold: mean absolute difference (0-255) of consecutive small grey source
             frames above which the smoother resets instead of blending across a cut.
@@ -192,6 +200,8 @@ class SmoothingConfig:
     alpha: float | None = None
     flow_width: int = 320
     flow_preset: str = "fast"
+    flow_check: str = "two-way"
+    flow_every: int = 1
     occlusion_tolerance: float = 0.5
     scene_cut_threshold: float = 30.0
 
@@ -203,6 +213,9 @@ class SmoothingConfig:
         if not isinstance(self.flow_width, int) or not 32 <= self.flow_width <= 4096:
             raise UsageError(f"flow_width must be an integer from 32 to 4096 pixels, got {self.flow_width!r}")
         _choice("flow_preset", self.flow_preset, FLOW_PRESETS)
+        _choice("flow_check", self.flow_check, FLOW_CHECKS)
+        if not isinstance(self.flow_every, int) or not 1 <= self.flow_every <= MAX_FLOW_EVERY:
+            raise UsageError(f"flow_every must be a whole number from 1 to {MAX_FLOW_EVERY}, got {self.flow_every!r}")
         _in_range("occlusion_tolerance", self.occlusion_tolerance, 0.0, 100.0)
         _in_range("scene_cut_threshold", self.scene_cut_threshold, 1.0, 255.0)
 
@@ -213,12 +226,16 @@ class SmoothingConfig:
         return 0.0 if self.mode == "none" else round(1.0 - self.alpha, 6)
 
 
-_SPEC_KEYS = {"preset": "flow_preset", "width": "flow_width"}
+_SPEC_KEYS = {"preset": "flow_preset", "width": "flow_width", "check": "flow_check", "every": "flow_every"}
+_SPEC_NUMBERS = ("flow_width", "flow_every")
 
 
 def parse_smoothing(text: str) -> SmoothingConfig:
-    """``MODE[:ALPHA][,preset=P][,width=W]`` -> SmoothingConfig, e.g. ``flow``, ``flow:0.3``,
-    ``flow,preset=ultrafast,width=256``; UsageError names the valid form.
+    """``MODE[:ALPHA][,KEY=VALUE...]`` -> SmoothingConfig, e.g. ``flow``, ``flow:0.3``,
+    ``flow,preset=ultrafast,width=256``, ``flow,check=one-way,every=2``; UsageError names the valid form.
+
+    Keys: ``preset`` (DIS preset), ``width`` (flow width), ``check`` (two-way / one-way),
+    ``every`` (flow on every n-th frame).
     """
     head, *settings = text.split(",")
     mode, _, alpha = head.partition(":")
@@ -235,9 +252,9 @@ def parse_smoothing(text: str) -> SmoothingConfig:
                 "e.g. flow,preset=ultrafast,width=256"
             )
         name, raw = _SPEC_KEYS[key.strip()], raw.strip()
-        if name == "flow_width" and not raw.isdigit():
-            raise UsageError(f"smoothing {text!r}: width must be a whole number of pixels, got {raw!r}")
-        fields[name] = int(raw) if name == "flow_width" else raw
+        if name in _SPEC_NUMBERS and not raw.isdigit():
+            raise UsageError(f"smoothing {text!r}: {key.strip()} must be a whole number, got {raw!r}")
+        fields[name] = int(raw) if name in _SPEC_NUMBERS else raw
     return SmoothingConfig(mode=mode.strip(), alpha=value, **fields)  # type: ignore[arg-type]
 
 

@@ -3,8 +3,11 @@
 Threads sit at the I/O edges, plus one helper for optical flow: the flow of frame t depends only
 on the source frames, so a stage that can (``start_frame(image, submit)``: the
 :class:`~stylecam.runtime.temporal.smoothing.TemporalSmoother`, ``LiveControls``) starts it on the
-"stylecam-flow" thread before the network paints frame t, and its blend waits for both. The frames
-are the same as with everything on the main thread (``overlap=False``).
+"stylecam-flow" thread before the network paints frame t, and its blend waits for both. From a
+file the main thread looks one frame ahead: frame t+1's flow is started before frame t is
+stylized, so the flow thread works a frame ahead and the blend rarely waits (a busy machine
+delays threads unevenly). A live source never looks ahead: the frame shown stays the newest one.
+The frames are the same as with everything on the main thread (``overlap=False``).
 
 Queues are bounded and ``None`` ends the stream. A file source never loses a frame (the reader
 blocks when the queue is full); a live source keeps only the newest frame (the one waiting is
@@ -30,6 +33,8 @@ from stylecam.runtime.pipeline.stages import StageTimes
 from stylecam.runtime.pipeline.workers import FrameReader, FrameWriter, SideWorker, Sink
 
 __all__ = ["PipelineState", "RunSummary", "Sink", "Smooth", "Stylize", "run"]
+
+_LATER = object()  # no frame fetched ahead: fetch the next one when it is needed
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +99,7 @@ class _MainLoop:
         self.writer = FrameWriter(sink, queue_size, stages=stages) if sink.threaded else None
         self.hooks = _start_hooks(stylize, smooth) if overlap else []
         self.side = SideWorker(stages=stages) if self.hooks else None
+        self.lookahead = self.side is not None and not source.live
         self.frames_in = self.frames_out = 0
         self.started = time.perf_counter()
         self._last_shape: tuple[int, ...] | None = None
@@ -109,9 +115,6 @@ class _MainLoop:
                 if reset is not None:
                     reset()
             self._last_shape = frame.image.shape
-        if self.side is not None:
-            for hook in self.hooks:  # the flow of this frame runs while the network paints it
-                hook(frame.image, self.side.submit)
         stylized = self._timed("stylize", self.stylize, frame.image)
         if self.smooth is not None:
             stylized = self._timed("smooth", self.smooth, frame.image, stylized)
@@ -122,6 +125,21 @@ class _MainLoop:
             self.frames_out += 1
         if self.monitor is not None:
             self.monitor(self.state())
+
+    def fetch(self, timeout: float) -> Frame | None:
+        """The next frame (None: the end), its optical flow started on the flow thread."""
+        frame = self.reader.get(timeout)
+        if frame is not None and self.side is not None:
+            for hook in self.hooks:
+                hook(frame.image, self.side.submit)
+        return frame
+
+    def fetch_ahead(self, timeout: float) -> Frame | Exception | None:
+        """:meth:`fetch`, its error returned (raised after the current frame is written)."""
+        try:
+            return self.fetch(timeout)
+        except Exception as exc:  # re-raised by the caller, one frame later
+            return exc
 
     def _timed(self, stage: str, function: Callable[..., Image], *args: Image) -> Image:
         if self.stages is None:
@@ -197,10 +215,18 @@ def run(
     if loop.writer is not None:
         loop.writer.start()
     try:
-        while max_frames is None or loop.frames_in < max_frames:
-            frame = loop.reader.get(stall_timeout)
-            if frame is None:
+        upcoming: Frame | Exception | object | None = _LATER
+        while True:
+            if max_frames is not None and loop.frames_in >= max_frames:
+                stopped_by = "frames"
                 break
+            frame = loop.fetch(stall_timeout) if upcoming is _LATER else upcoming
+            if isinstance(frame, Exception):
+                raise frame
+            if not isinstance(frame, Frame):
+                break
+            more = max_frames is None or loop.frames_in + 1 < max_frames
+            upcoming = loop.fetch_ahead(stall_timeout) if loop.lookahead and more else _LATER
             loop.step(frame)
             bar.update(1)
             if source.live and loop.frames_in % 30 == 0:
@@ -208,8 +234,6 @@ def run(
             if sink.stop_requested:
                 stopped_by = "user"
                 break
-        else:
-            stopped_by = "frames"
         if loop.writer is not None:
             loop.writer.finish()
             loop.frames_out = loop.writer.written

@@ -24,6 +24,8 @@ CONSISTENCY_RELATIVE = 0.01
 CONSISTENCY_ABSOLUTE = 0.5
 BOUNDARY_RELATIVE = 0.01
 BOUNDARY_ABSOLUTE = 0.002
+# One-way check: grey levels (0-255) a pixel may differ from its match before it counts as occluded.
+PHOTOMETRIC_TOLERANCE = 20.0
 
 
 def _check_pair(first: npt.NDArray[np.uint8], second: npt.NDArray[np.uint8]) -> None:
@@ -124,12 +126,43 @@ def occlusion_mask(
     map_x, map_y = sampling[..., 0], sampling[..., 1]
     occluded |= (map_x < 0) | (map_x > width - 1) | (map_y < 0) | (map_y > height - 1)
     if motion_boundaries:
-        grad = sum(
-            cv2.Sobel(flow[..., c], cv2.CV_32F, dx, dy, ksize=1) ** 2 for c in (0, 1) for dx, dy in ((1, 0), (0, 1))
-        )
-        # Sobel ksize=1 is a [-1, 0, 1] central difference: halve it to a per-pixel gradient.
-        occluded |= grad / 4 > BOUNDARY_RELATIVE * flow_norm + BOUNDARY_ABSOLUTE
+        occluded |= _motion_boundaries(flow, flow_norm)
     return occluded
+
+
+def photometric_mask(
+    flow: Flow,
+    first_gray: npt.NDArray[np.uint8],
+    second_gray: npt.NDArray[np.uint8],
+    *,
+    tolerance: float = PHOTOMETRIC_TOLERANCE,
+    motion_boundaries: bool = True,
+) -> npt.NDArray[np.bool_]:
+    """Pixels of ``first_gray`` whose ``flow`` (first -> second) cannot be trusted, from one flow only.
+
+    The one-way check: a pixel fails when ``second_gray`` sampled along the flow differs from it by
+    more than ``tolerance`` grey levels (what the flow cannot explain: occlusions, bad matches),
+    when the flow leaves the image, or at a motion boundary. Half the cost of
+    :func:`occlusion_mask`, which needs the reverse flow too.
+    """
+    _check_pair(first_gray, second_gray)
+    if flow.shape[:2] != first_gray.shape:
+        raise UsageError(f"flow of shape {flow.shape} does not fit frames of shape {first_gray.shape}")
+    sampling = _sampling_map(flow)
+    back = cv2.remap(second_gray, sampling, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    occluded = cv2.absdiff(back, first_gray) > tolerance
+    height, width = flow.shape[:2]
+    map_x, map_y = sampling[..., 0], sampling[..., 1]
+    occluded |= (map_x < 0) | (map_x > width - 1) | (map_y < 0) | (map_y > height - 1)
+    if motion_boundaries:
+        occluded |= _motion_boundaries(flow, _squared_norm(flow))
+    return occluded
+
+
+def _motion_boundaries(flow: Flow, flow_norm: npt.NDArray[np.float32]) -> npt.NDArray[np.bool_]:
+    grad = sum(cv2.Sobel(flow[..., c], cv2.CV_32F, dx, dy, ksize=1) ** 2 for c in (0, 1) for dx, dy in ((1, 0), (0, 1)))
+    # Sobel ksize=1 is a [-1, 0, 1] central difference: halve it to a per-pixel gradient.
+    return grad / 4 > BOUNDARY_RELATIVE * flow_norm + BOUNDARY_ABSOLUTE
 
 
 def _squared_norm(vectors: Flow) -> npt.NDArray[np.float32]:

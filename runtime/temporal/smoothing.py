@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import logging
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -34,7 +35,7 @@ import numpy.typing as npt
 
 from stylecam.errors import UsageError
 from stylecam.runtime.config import FLOW_PRESETS, SmoothingConfig
-from stylecam.runtime.temporal.flow import Flow, compute_flow, occlusion_mask, warp
+from stylecam.runtime.temporal.flow import Flow, compute_flow, occlusion_mask, photometric_mask, warp
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +43,8 @@ Image = npt.NDArray[np.uint8]
 # An executor's submit: runs fn(*args) on another thread and returns its Future.
 Submit = Callable[..., "concurrent.futures.Future[Any]"]
 
+# Estimates started and not yet used: the pipeline starts at most one frame ahead of the blend.
+MAX_PENDING = 2
 # Scene-cut detection compares thumbnails: cheap, and blind to noise and small motion.
 _THUMB = (64, 36)
 _DIS_PRESETS = {
@@ -100,7 +103,9 @@ class TemporalSmoother:
         self._previous_shape: tuple[int, ...] | None = None
         self._previous_small: Image | None = None
         self._previous_thumb: npt.NDArray[np.float32] | None = None
-        self._pending: tuple[Image, concurrent.futures.Future[SourceMotion]] | None = None
+        self._reused: tuple[Flow, Image] | None = None  # the flow kept for the next frames (flow_every > 1)
+        self._since_flow = 0
+        self._pending: deque[tuple[Image, concurrent.futures.Future[SourceMotion]]] = deque()
 
     def reset(self) -> None:
         """Forget the history: call on a seek, a scene cut you know of, or a new stream."""
@@ -109,6 +114,7 @@ class TemporalSmoother:
             self.resets += 1
         self._previous_out = self._previous_small = self._previous_thumb = None
         self._previous_shape = None
+        self._reused = None
 
     def __call__(self, source_bgr: Image, stylized_bgr: Image) -> Image:
         """Return the smoothed stylized frame (uint8, the shape of ``stylized_bgr``)."""
@@ -122,17 +128,21 @@ class TemporalSmoother:
 
     # -- the two halves ---------------------------------------------------------------------------
     def start_frame(self, source_bgr: Image, submit: Submit) -> None:
-        """Start :meth:`estimate` of ``source_bgr`` on ``submit``'s thread; the next call with it uses the result.
+        """Start :meth:`estimate` of ``source_bgr`` on ``submit``'s thread; the call with that frame uses the result.
 
-        Only the source-side history is touched until the caller takes the result, so the caller
-        may stylize the frame meanwhile. An exception of the estimate is raised by that call.
-        Only ``flow`` mode has work worth a thread hop; the other modes estimate inline.
+        The estimates touch only the source-side history and :meth:`blend` only the output side,
+        so the caller may stylize and blend earlier frames meanwhile; frames must be started and
+        then smoothed in the same order, at most ``MAX_PENDING`` ahead (``submit`` must run the
+        jobs in order: one worker thread). An exception of an estimate is raised by the call that
+        uses it. Only ``flow`` mode has work worth a thread hop; the other modes estimate inline.
         """
         if self.config.mode != "flow":
             return
         _check_frames(source_bgr, source_bgr)
-        self._drop_pending()
-        self._pending = (source_bgr, submit(self.estimate, source_bgr))
+        if len(self._pending) >= MAX_PENDING:
+            log.debug("more than %d frames started and not smoothed: smoothing restarts", MAX_PENDING)
+            self.reset()
+        self._pending.append((source_bgr, submit(self.estimate, source_bgr)))
 
     def estimate(self, source_bgr: Image) -> SourceMotion:
         """The source half: scene cut, size change and (``flow`` mode) flow with its occlusion mask.
@@ -146,8 +156,16 @@ class TemporalSmoother:
         restart = self._restarts(shape, thumb)
         self._previous_shape, self._previous_small, self._previous_thumb = shape, small, thumb
         if restart or small is None or previous_small is None:
+            self._reused = None
             return SourceMotion(restart=restart)
-        flow, occluded = self._flow(small, previous_small, shape[1], shape[0])
+        if self._reused is not None and self._since_flow < self.config.flow_every:
+            # Reused: the motion of the previous pair stands in for this one (constant velocity).
+            self._since_flow += 1
+            flow, occluded = self._reused
+        else:
+            flow, occluded = self._flow(small, previous_small, shape[1], shape[0])
+            self._reused = (flow, occluded) if self.config.flow_every > 1 else None
+            self._since_flow = 1
         return SourceMotion(restart=False, flow=flow, occluded=occluded)
 
     def blend(self, motion: SourceMotion, stylized_bgr: Image) -> Image:
@@ -190,8 +208,11 @@ class TemporalSmoother:
         # than full-resolution occlusion checks for the same result (tools/measure_smoothing.py).
         preset = _DIS_PRESETS[self.config.flow_preset]
         to_previous = compute_flow(small, previous_small, scale=1.0, preset=preset)
-        to_current = compute_flow(previous_small, small, scale=1.0, preset=preset)
-        occluded = occlusion_mask(to_previous, to_current, absolute_tolerance=self.config.occlusion_tolerance)
+        if self.config.flow_check == "one-way":
+            occluded = photometric_mask(to_previous, small, previous_small)
+        else:
+            to_current = compute_flow(previous_small, small, scale=1.0, preset=preset)
+            occluded = occlusion_mask(to_previous, to_current, absolute_tolerance=self.config.occlusion_tolerance)
         # Scale the vectors before upsampling (resizing is linear): the multiply stays small.
         to_previous *= np.array([width / small.shape[1], height / small.shape[0]], np.float32)
         flow = cv2.resize(to_previous, (width, height), interpolation=cv2.INTER_LINEAR)
@@ -199,10 +220,9 @@ class TemporalSmoother:
         return flow, mask
 
     def _take_pending(self, source: Image) -> SourceMotion | None:
-        pending, self._pending = self._pending, None
-        if pending is None:
+        if not self._pending:
             return None
-        frame, future = pending
+        frame, future = self._pending.popleft()
         motion = future.result()  # waits for the estimate; its exception is raised here, on the caller's thread
         if frame is source:
             return motion
@@ -211,9 +231,9 @@ class TemporalSmoother:
         return None
 
     def _drop_pending(self) -> None:
-        pending, self._pending = self._pending, None
-        if pending is not None:
-            concurrent.futures.wait([pending[1]])  # never clear the history under a running estimate
+        pending = [future for _, future in self._pending]
+        self._pending.clear()
+        concurrent.futures.wait(pending)  # never clear the history under a running estimate
 
 
 def _shrink(gray: Image, target_width: int) -> Image:

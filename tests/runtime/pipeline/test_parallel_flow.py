@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import collections
 import threading
 from collections.abc import Iterator
 
 import numpy as np
 import pytest
 
+from stylecam.errors import SourceError
 from stylecam.runtime.config import SmoothingConfig
 from stylecam.runtime.media.sources import Frame
 from stylecam.runtime.media.video_info import VideoInfo
@@ -100,35 +102,58 @@ def test_parallel_flow_gives_the_same_frames_as_the_sequential_pipeline(cut_at: 
     assert not _flow_threads()
 
 
-def test_flow_starts_before_the_network_paints_and_the_blend_waits_for_it() -> None:
-    """Order per frame: start_frame(t) -> stylize(t) -> smooth(t) (which takes the flow of t)."""
-    events: list[tuple[str, int]] = []
-    flow_done = threading.Event()
+class OrderSmoother:
+    """Records start_frame / smooth calls; its flow job checks it runs on the flow thread."""
 
-    class Smoother:
-        def start_frame(self, image: np.ndarray, submit) -> None:  # type: ignore[no-untyped-def]
-            events.append(("start", int(image[0, 0, 0])))
-            flow_done.clear()
-            self.future = submit(self.flow, image)
+    def __init__(self, events: list[tuple[str, int]]) -> None:
+        self.events, self.futures = events, collections.deque()
 
-        def flow(self, image: np.ndarray) -> int:
-            assert threading.current_thread().name.startswith("stylecam-flow")
-            flow_done.set()
-            return int(image[0, 0, 0])
+    def start_frame(self, image: np.ndarray, submit) -> None:  # type: ignore[no-untyped-def]
+        self.events.append(("start", int(image[0, 0, 0])))
+        self.futures.append(submit(self.flow, image))
 
-        def __call__(self, source: np.ndarray, stylized: np.ndarray) -> np.ndarray:
-            assert self.future.result() == int(source[0, 0, 0])
-            events.append(("smooth", int(source[0, 0, 0])))
-            return stylized
+    def flow(self, image: np.ndarray) -> int:
+        assert threading.current_thread().name.startswith("stylecam-flow")
+        return int(image[0, 0, 0])
 
+    def __call__(self, source: np.ndarray, stylized: np.ndarray) -> np.ndarray:
+        assert self.futures.popleft().result() == int(source[0, 0, 0])  # the flow of this very frame
+        self.events.append(("smooth", int(source[0, 0, 0])))
+        return stylized
+
+
+def _recording_stylizer(events: list[tuple[str, int]]):  # type: ignore[no-untyped-def]
     def stylize(image: np.ndarray) -> np.ndarray:
         events.append(("stylize", int(image[0, 0, 0])))
         return image
 
+    return stylize
+
+
+def test_from_a_file_the_flow_of_the_next_frame_starts_before_this_one_is_painted() -> None:
+    events: list[tuple[str, int]] = []
     source = ClipSource(frames=6)
     values = [int(image[0, 0, 0]) for image in source.images]
-    run(source, stylize, Collect(), smooth=Smoother(), progress=False)
-    assert events == [(step, value) for value in values for step in ("start", "stylize", "smooth")]
+    run(source, _recording_stylizer(events), Collect(), smooth=OrderSmoother(events), progress=False)
+    expected = [("start", values[0])]
+    for index, value in enumerate(values):
+        if index + 1 < len(values):
+            expected.append(("start", values[index + 1]))  # one frame ahead of the network
+        expected += [("stylize", value), ("smooth", value)]
+    assert events == expected
+    assert not _flow_threads()
+
+
+def test_a_live_source_never_looks_ahead() -> None:
+    """Camera frames: start(t) -> stylize(t) -> smooth(t); frame t+1 is taken only after t is shown."""
+    events: list[tuple[str, int]] = []
+    source = ClipSource(frames=12)
+    source.live = True  # type: ignore[misc]
+    run(source, _recording_stylizer(events), Collect(), smooth=OrderSmoother(events), progress=False)
+    assert events and len(events) % 3 == 0
+    for index in range(0, len(events), 3):
+        value = events[index][1]
+        assert events[index : index + 3] == [("start", value), ("stylize", value), ("smooth", value)]
     assert not _flow_threads()
 
 
@@ -188,3 +213,27 @@ def test_stage_times_cover_every_thread() -> None:
     assert summary["flow"]["count"] == 16 and all(row["p50_ms"] >= 0 for row in summary.values())
     stages.clear()
     assert stages.summary() == {}
+
+
+def test_a_source_error_while_looking_ahead_comes_after_the_frames_before_it() -> None:
+    class Failing(ClipSource):
+        def __iter__(self) -> Iterator[Frame]:
+            for frame in super().__iter__():
+                if frame.index == 6:
+                    raise SourceError("damaged at frame 6")
+                yield frame
+
+    sink = Collect()
+    smoother = TemporalSmoother(SmoothingConfig(mode="flow"))
+    with pytest.raises(SourceError, match="damaged at frame 6"):
+        run(Failing(), FlickeringStylizer(), sink, smooth=smoother, progress=False, queue_size=16)
+    assert [index for index, _ in sink.frames] == list(range(6))  # every frame before the damage, in order
+    assert not _flow_threads()
+
+
+def test_max_frames_with_look_ahead() -> None:
+    sink = Collect()
+    smoother = TemporalSmoother(SmoothingConfig(mode="flow"))
+    summary = run(ClipSource(), FlickeringStylizer(), sink, smooth=smoother, progress=False, max_frames=5)
+    assert (summary.frames_out, summary.stopped_by) == (5, "frames")
+    assert [index for index, _ in sink.frames] == list(range(5)) and not _flow_threads()

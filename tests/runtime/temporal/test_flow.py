@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from stylecam.errors import UsageError
-from stylecam.runtime.temporal.flow import compute_flow, occlusion_mask, warp
+from stylecam.runtime.temporal.flow import compute_flow, occlusion_mask, photometric_mask, warp
 from tests.runtime.synthetic_clip import make_clip
 
 
@@ -61,6 +61,17 @@ def test_occlusion_finds_what_the_disc_uncovers() -> None:
     truth = clip[1].occluded
     assert mask[truth].mean() > 0.7  # most truly hidden pixels are caught
     assert mask[~truth].mean() < 0.05  # few visible pixels are thrown away
+
+
+def test_one_way_check_finds_what_the_disc_uncovers_from_one_flow() -> None:
+    clip = make_clip(144, 256, 2)
+    current, previous = _gray(clip[1].source), _gray(clip[0].source)
+    mask = photometric_mask(compute_flow(current, previous), current, previous)
+    truth = clip[1].occluded
+    assert mask[truth].mean() > 0.6  # most truly hidden pixels are caught
+    assert mask[~truth].mean() < 0.08  # few visible pixels are thrown away
+    with pytest.raises(UsageError, match="does not fit"):
+        photometric_mask(np.zeros((4, 4, 2), np.float32), current, previous)
 
 
 @pytest.mark.parametrize(

@@ -91,8 +91,8 @@ def test_smoother_input_checks(source: np.ndarray, stylized: np.ndarray, message
         TemporalSmoother(SmoothingConfig(mode="flow"))(source, stylized)
 
 
-def _run(mode: str, clip: list, flow_width: int = 320) -> tuple[float, float]:
-    smoother = TemporalSmoother(SmoothingConfig(mode=mode, flow_width=flow_width))
+def _run(mode: str, clip: list, flow_width: int = 320, **options: object) -> tuple[float, float]:
+    smoother = TemporalSmoother(SmoothingConfig(mode=mode, flow_width=flow_width, **options))  # type: ignore[arg-type]
     outputs, deviation = [], []
     for index, frame in enumerate(clip):
         clean = clean_style(frame.source)
@@ -112,3 +112,26 @@ def test_flow_smoothing_reduces_flicker_without_ghosting(flow_width: int) -> Non
     assert flow_error < 0.7 * raw_error  # less temporal flicker along the true motion
     assert flow_deviation < raw_deviation  # and closer to the flicker-free stylization
     assert flow_deviation < ema_deviation  # EMA drags the moving content (ghosts); flow follows it
+
+
+@pytest.mark.parametrize("options", [{"flow_check": "one-way"}, {"flow_every": 2}, {"flow_preset": "ultrafast"}])
+def test_cheaper_flow_settings_still_reduce_flicker(options: dict[str, object]) -> None:
+    clip = make_clip(96, 160, 8)
+    raw_error, raw_deviation = _run("none", clip)
+    error, deviation = _run("flow", clip, **options)
+    assert error < 0.8 * raw_error and deviation < raw_deviation
+
+
+def test_flow_every_n_frames_computes_it_once_per_n(monkeypatch: pytest.MonkeyPatch) -> None:
+    from stylecam.runtime.temporal import smoothing
+
+    calls = []
+    real = smoothing.compute_flow
+    monkeypatch.setattr(smoothing, "compute_flow", lambda *a, **k: calls.append(1) or real(*a, **k))
+    clip = make_clip(48, 80, 9)
+    for every, check, flows in ((1, "two-way", 16), (2, "two-way", 8), (3, "one-way", 3)):
+        calls.clear()
+        smoother = TemporalSmoother(SmoothingConfig(mode="flow", flow_every=every, flow_check=check))
+        for frame in clip:
+            smoother(frame.source, clean_style(frame.source))
+        assert len(calls) == flows, (every, check)
