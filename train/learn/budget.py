@@ -35,6 +35,7 @@ StepHook = Callable[[str, TrainState, LossTerms, int], None]  # (arch, state, te
 # ~5-15 s on a busy 2-core CPU (setup, the end-of-run sample, saving), so chunks are few.
 FINAL_SHARE = 0.15
 FINAL_MIN_SECONDS = 60.0
+MAIN_AT_LEAST = 2.5  # another main chunk only when it would be longer than the final one (each costs a setup)
 MARGIN = 0.97  # of the time left: speed varies on a shared machine, and overrunning is worse than ending early
 RECENT_STEPS = 8  # the speed is the median of the last few step times (the load changes)
 
@@ -144,7 +145,7 @@ class PhaseRunner:
             calibration = min(calibration, phase.max_steps)
         if calibration > self.step:
             self._chunk(calibration, 0.0)
-        while deadline - self.clock.now() > 1.5 * final_stretch:
+        while deadline - self.clock.now() > MAIN_AT_LEAST * final_stretch:
             target = self._capped(self._affordable(deadline - self.clock.now() - final_stretch))
             if target <= self.step or (phase.max_steps is not None and target >= phase.max_steps):
                 break
