@@ -22,7 +22,9 @@ import logging
 import sys
 from pathlib import Path
 
-from stylecam.runtime.bench.hostinfo import host_info
+import torch
+
+from stylecam.runtime.bench.hostinfo import host_info, load_average
 from stylecam.train.config import AMP_CHOICES, TrainConfig
 from stylecam.train.loop.benchmark import bench_train_step
 
@@ -51,6 +53,7 @@ def main() -> int:
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     rows = []
+    load_start = load_average()
     for size, batch, recipe in itertools.product(args.size, args.batch, args.recipe):
         config = TrainConfig(arch=args.arch, size=size, batch_size=batch, amp=args.amp, **RECIPES[recipe])
         result = bench_train_step(
@@ -63,6 +66,10 @@ def main() -> int:
             "schema": "stylecam-train-speed",
             "command": "python " + " ".join(sys.argv),
             "host": host_info(),
+            "load_start": load_start,
+            "load_end": load_average(),
+            "torch_threads": torch.get_num_threads(),
+            "note": "compare rows of one run (same machine load), not across runs",
             "rows": rows,
         }
         Path(args.json).write_text(json.dumps(record, indent=2) + "\n")
