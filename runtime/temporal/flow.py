@@ -25,7 +25,7 @@ CONSISTENCY_ABSOLUTE = 0.5
 BOUNDARY_RELATIVE = 0.01
 BOUNDARY_ABSOLUTE = 0.002
 # One-way check: grey levels (0-255) a pixel may differ from its match before it counts as occluded.
-PHOTOMETRIC_TOLERANCE = 20.0
+PHOTOMETRIC_TOLERANCE = 25.0
 
 
 def _check_pair(first: npt.NDArray[np.uint8], second: npt.NDArray[np.uint8]) -> None:

@@ -6,9 +6,13 @@ Modes:
 * ``ema``: blend with the previous output (exponential moving average). Cheap, but anything that
   moves leaves a ghost trail, so it suits a static camera;
 * ``flow``: warp the previous *output* into the current frame along optical flow computed on the
-  *source* frames, and blend only where the flow is trustworthy (forward-backward consistent);
-  occluded pixels take the current stylized frame. Same idea as Ruder et al.'s short-term temporal
-  consistency, applied at inference time instead of in the loss.
+  *source* frames, and blend only where the flow is trustworthy; occluded pixels take the current
+  stylized frame. Same idea as Ruder et al.'s short-term temporal consistency, applied at
+  inference time instead of in the loss. Trustworthy, by default (``one-way``): the previous source
+  frame sampled along the flow looks like the current one (brightness constancy, within
+  ``photometric_tolerance`` grey levels); ``two-way`` is Ruder et al.'s forward-backward
+  consistency check, which needs a second flow: 1.6x the estimate's cost for about the same
+  warping error on the research clips (docs/benchmarks.md).
 
 Both blending modes reset on a resolution change and on a scene cut (a large change between
 consecutive source frames), so a cut never blends two shots.
@@ -90,7 +94,8 @@ class TemporalSmoother:
     """Stateful smoother: call it once per frame, in order, with the source and its stylization.
 
     The history is one uint8 output frame and one small grey source frame, so the cost per frame
-    is two DIS flows at ``flow_width`` plus one full-resolution remap and blend.
+    is one DIS flow at ``flow_width`` (two with the ``two-way`` check) plus one full-resolution
+    remap and blend.
 
     Args:
         config: mode and parameters (defaults chosen by measurement; see the README).
@@ -209,7 +214,7 @@ class TemporalSmoother:
         preset = _DIS_PRESETS[self.config.flow_preset]
         to_previous = compute_flow(small, previous_small, scale=1.0, preset=preset)
         if self.config.flow_check == "one-way":
-            occluded = photometric_mask(to_previous, small, previous_small)
+            occluded = photometric_mask(to_previous, small, previous_small, tolerance=self.config.photometric_tolerance)
         else:
             to_current = compute_flow(previous_small, small, scale=1.0, preset=preset)
             occluded = occlusion_mask(to_previous, to_current, absolute_tolerance=self.config.occlusion_tolerance)

@@ -81,6 +81,13 @@ def test_smoothing_specs(text: str, expected: tuple[str, float, str, int]) -> No
     assert (config.mode, config.alpha, config.flow_preset, config.flow_width) == expected
 
 
+def test_flow_check_specs() -> None:
+    default = parse_smoothing("flow")
+    assert (default.flow_check, default.flow_every, default.photometric_tolerance) == ("one-way", 1, 25.0)
+    config = parse_smoothing("flow,check=two-way,every=2,tolerance=30")
+    assert (config.flow_check, config.flow_every, config.photometric_tolerance) == ("two-way", 2, 30.0)
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [
@@ -89,6 +96,9 @@ def test_smoothing_specs(text: str, expected: tuple[str, float, str, int]) -> No
         ("flow,width=wide", "whole number"),
         ("flow,preset=slow", "ultrafast, fast, medium"),
         ("flow,width=8", "flow_width"),
+        ("flow,check=three-way", "one-way, two-way"),
+        ("flow,every=9", "flow_every"),
+        ("flow,tolerance=0", "photometric_tolerance"),
     ],
 )
 def test_bad_smoothing_specs(text: str, message: str) -> None:
