@@ -158,12 +158,14 @@ def bench_end_to_end(
     scratch_dir: str | os.PathLike[str] | None = None,
     overlap: bool = True,
     threads: ThreadBudget | None = None,
+    preset: str | None = None,
 ) -> BenchResult:
     """Decode ``video``, stylize, smooth and encode it (audio kept) into a scratch file, timing each frame.
 
     The scratch file is deleted afterwards. Stops after ``warmup + frames`` frames, the end of the
     video, or ``max_seconds`` of timing, whichever comes first. ``threads`` sets the decoder and
-    encoder threads as the stream commands do (None: FFmpeg's choice).
+    encoder threads as the stream commands do (None: FFmpeg's choice); ``preset`` the libx264 preset
+    (None: medium, as ``stylecam convert``).
     """
     from stylecam.runtime.media.video_file import VideoFileSource
     from stylecam.runtime.media.video_sink import VideoFileSink
@@ -174,7 +176,7 @@ def bench_end_to_end(
     with tempfile.TemporaryDirectory(prefix="stylecam-bench-", dir=scratch_dir) as scratch:
         target = Path(scratch) / "end_to_end.mp4"
         encode_threads = threads.encode if threads is not None else 0
-        sink = VideoFileSink(target, info, audio_from=source.audio_source, encode_threads=encode_threads)
+        sink = VideoFileSink(target, info, audio_from=source.audio_source, encode_threads=encode_threads, preset=preset)
         clock = StepClock(sink, frames=frames, warmup=warmup, max_seconds=max_seconds)
         started = time.perf_counter()
         with sink:
@@ -192,12 +194,14 @@ def bench_end_to_end(
         wall = time.perf_counter() - started
         audio = sink.audio.description if sink.audio is not None else "none"
         encoder = sink.encoder.codec
+        encoder_preset = sink.encoder.options.get("preset")
     extra = {
         "video": Path(video).name,
         "frames_out": summary.frames_out,
         "wall_s": round(wall, 3),
         "wall_fps": round(summary.frames_out / wall, 3) if wall > 0 else 0.0,
         "encoder": encoder,
+        "encoder_preset": encoder_preset,
         "audio": audio,
         **_stage_extra(clock, overlap),
     }

@@ -76,6 +76,7 @@ class BenchPlan:
     runtime: RuntimeConfig = field(default_factory=RuntimeConfig)
     repeat: int = 1
     overlap: bool = True  # optical flow on its own thread while the model runs
+    encoder_preset: str | None = None  # libx264 preset of the end-to-end rows (None: medium, as convert)
 
     @property
     def smoothings(self) -> tuple[str, ...]:
@@ -127,6 +128,7 @@ class BenchPlan:
             "device_id": self.runtime.device_id,
             "repeat": self.repeat,
             "flow_thread": self.overlap,
+            "encoder_preset": self.encoder_preset,
             "threads": budget.as_dict() if (budget := self.runtime.thread_budget) is not None else None,
         }
 
@@ -186,7 +188,9 @@ def _measure(job: _Job, stylizer: Stylizer, plan: BenchPlan) -> BenchResult:
     if job.kind == "latency":
         return bench_latency(stylizer, job.width, job.height, camera_fps=plan.camera_fps, **counts)
     assert job.kind == "end-to-end" and plan.end_to_end is not None
-    return bench_end_to_end(stylizer, plan.end_to_end, threads=plan.runtime.thread_budget, **counts)
+    return bench_end_to_end(
+        stylizer, plan.end_to_end, threads=plan.runtime.thread_budget, preset=plan.encoder_preset, **counts
+    )
 
 
 def run_bench(

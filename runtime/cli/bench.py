@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from stylecam.errors import UsageError
+from stylecam.runtime.cli.options import X264_PRESETS
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +94,12 @@ def _how_options(how: argparse._ArgumentGroup) -> None:
         "0: every library's own default); recorded in the JSON",
     )
     how.add_argument(
+        "--preset",
+        choices=X264_PRESETS,
+        metavar="NAME",
+        help="libx264 preset of the end-to-end rows (default: medium, as stylecam convert)",
+    )
+    how.add_argument(
         "--flow-thread",
         choices=("on", "off"),
         default="on",
@@ -142,6 +149,7 @@ def _plan(args: argparse.Namespace) -> Any:
         runtime=runtime,
         repeat=args.repeat,
         overlap=args.flow_thread == "on",
+        encoder_preset=args.preset,
     )
 
 

@@ -20,6 +20,8 @@ log = logging.getLogger(__name__)
 SMOOTHING = ("none", "ema", "flow")
 PROVIDERS = ("auto", "tensorrt", "cuda", "cpu")
 VIDEO_SUFFIXES_HELP = ".mp4 .mov .mkv .webm .avi"
+# libx264/libx265 presets (runtime.media.encoders.X264_PRESETS; repeated: no media import here)
+X264_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow")
 _SIZE = re.compile(r"^\s*(\d+)\s*[xX]\s*(\d+)\s*$")
 
 
@@ -133,6 +135,13 @@ def add_video_output(parser: argparse.ArgumentParser) -> None:
         "--codec", metavar="NAME", help="video encoder (default: libx264; libvpx-vp9 for .webm); fallback is named"
     )
     video.add_argument("--crf", type=int, default=18, metavar="N", help="quality: lower is better and bigger (0-51)")
+    video.add_argument(
+        "--preset",
+        choices=X264_PRESETS,
+        metavar="NAME",
+        help="libx264/libx265 speed: ultrafast ... veryslow (default: medium for files, veryfast for live "
+        "recordings); veryfast encodes stylized video ~3x faster at about the same size, ~1 dB lower PSNR",
+    )
     video.add_argument("--no-audio", action="store_true", help="leave the source's audio out")
     video.add_argument("--frames", type=int, metavar="N", help="stop after this many frames")
 

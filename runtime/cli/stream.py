@@ -168,6 +168,7 @@ def _make_sink(
             inputs=inputs,
             realtime=source.live,
             encode_threads=_encode_threads(args),
+            preset=getattr(args, "preset", None),
         )
         return (
             TeeSink(WindowSink(title, overlay=overlay), recorder, queue_size=queue_size)

@@ -49,6 +49,19 @@ KNOWN_ENCODERS = (
     "prores_ks",
 )
 DEFAULT_CRF = 18
+# libx264 / libx265 speed presets, fastest first (``--preset``): the same crf keeps about the same
+# quality, a slower preset packs it into fewer bytes at a higher CPU cost.
+X264_PRESETS = (
+    "ultrafast",
+    "superfast",
+    "veryfast",
+    "faster",
+    "fast",
+    "medium",
+    "slow",
+    "slower",
+    "veryslow",
+)
 _ODD_SIZE_444 = ("libx264", "libx265")  # can keep an odd size exactly, as 4:4:4
 
 
@@ -90,12 +103,12 @@ def encoder_available(name: str) -> bool:
 
 
 def _settings(
-    codec: str, width: int, height: int, fps: float, crf: int, realtime: bool
+    codec: str, width: int, height: int, fps: float, crf: int, realtime: bool, preset: str | None = None
 ) -> tuple[str, dict[str, str], int | None]:
     odd = width % 2 or height % 2
     if codec in ("libx264", "libx265"):
         # a live recording must keep up with the camera; a file conversion can take its time
-        options = {"crf": str(crf), "preset": "veryfast" if realtime else "medium"}
+        options = {"crf": str(crf), "preset": preset or ("veryfast" if realtime else "medium")}
         if codec == "libx265":
             options["x265-params"] = "log-level=error"
         return ("yuv444p" if odd else "yuv420p"), options, None
@@ -131,8 +144,9 @@ def _why_not(
     crf: int,
     exists: Callable[[str], bool],
     realtime: bool = False,
+    preset: str | None = None,
 ) -> tuple[str | None, tuple[str, dict[str, str], int | None]]:
-    settings = _settings(codec, width, height, fps, crf, realtime)
+    settings = _settings(codec, width, height, fps, crf, realtime, preset)
     if not exists(codec):
         return "it is not in this FFmpeg build", settings
     if codec not in _muxer_codecs(muxer):
@@ -150,20 +164,24 @@ def choose_encoder(
     crf: int = DEFAULT_CRF,
     realtime: bool = False,
     exists: Callable[[str], bool] | None = None,
+    preset: str | None = None,
 ) -> EncoderChoice:
     """Pick and test-open the encoder for an output file.
 
     Without ``codec`` the container's chain is tried in order and a fallback is named in
     ``note``; an explicit ``codec`` that cannot work raises UsageError listing those that can.
-    ``realtime`` picks faster encoder settings for live recordings.
+    ``realtime`` picks faster encoder settings for live recordings; ``preset`` sets the
+    libx264/libx265 preset (default: medium, veryfast for live recordings; other encoders ignore it).
     """
+    if preset is not None and preset not in X264_PRESETS:
+        raise UsageError(f"--preset {preset!r} is not an x264 preset; choose one of: {', '.join(X264_PRESETS)}")
     muxer = muxer_for(suffix)
     exists = exists or encoder_available
     rate = fps or 30.0
     candidates = (codec,) if codec else CONTAINERS[suffix.lower()][1]
     refused: list[str] = []
     for name in candidates:
-        why, (pix_fmt, options, bit_rate) = _why_not(name, muxer, width, height, rate, crf, exists, realtime)
+        why, (pix_fmt, options, bit_rate) = _why_not(name, muxer, width, height, rate, crf, exists, realtime, preset)
         if why is None:
             note = ""
             if refused:

@@ -61,6 +61,7 @@ class VideoFileSink:
         inputs: files the target must not be (the source, the model).
         realtime: a live recording (faster encoder settings, so it keeps up with the camera).
         encode_threads: encoder threads (0: the encoder's choice).
+        preset: libx264/libx265 preset (default: medium; veryfast when ``realtime``).
     """
 
     threaded = True
@@ -78,13 +79,21 @@ class VideoFileSink:
         inputs: Sequence[str | os.PathLike[str]] = (),
         realtime: bool = False,
         encode_threads: int = 0,
+        preset: str | None = None,
     ) -> None:
         self.target = check_output_path(target, inputs=inputs)
         self.encode_threads = encode_threads
         self.info = info
         self._inputs = list(inputs)
         self.encoder = encoder or choose_encoder(
-            self.target.suffix, info.width, info.height, info.best_fps, codec=codec, crf=crf, realtime=realtime
+            self.target.suffix,
+            info.width,
+            info.height,
+            info.best_fps,
+            codec=codec,
+            crf=crf,
+            realtime=realtime,
+            preset=preset,
         )
         if self.encoder.note:
             log.warning("%s", self.encoder.note)

@@ -67,6 +67,7 @@ def test_end_to_end_row(conv_model: Path, tmp_path: Path) -> None:
     stages = ["read", "flow", "stylize", "smooth", "write"]
     assert [row["kind"] for row in rows] == ["model", "end-to-end", *(f"end-to-end:{name}" for name in stages)]
     assert rows[1]["size"] == "64x48" and rows[1]["extra"]["flow_thread"] is True
+    assert rows[1]["extra"]["encoder_preset"] == "medium" and record["settings"]["encoder_preset"] is None
     assert list(rows[1]["extra"]["stages"]) == stages
     for row in rows[2:]:
         assert row["status"] == "ok" and row["smoothing"] == "flow" and row["p50_ms"] <= row["p95_ms"]

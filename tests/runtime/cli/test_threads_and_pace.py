@@ -104,3 +104,10 @@ def test_flow_check_specs() -> None:
 def test_bad_smoothing_specs(text: str, message: str) -> None:
     with pytest.raises(UsageError, match=message):
         parse_smoothing(text)
+
+
+def test_convert_with_a_faster_encoder_preset(tmp_path: Path, conv_model: Path) -> None:
+    clip = write_clip(tmp_path / "clip.mp4", frames=6, fps=10)
+    out = tmp_path / "out.mp4"
+    assert main(["convert", str(clip), "-o", str(out), "--model", str(conv_model), "--preset", "veryfast", "-q"]) == 0
+    assert out.stat().st_size > 0

@@ -84,3 +84,11 @@ def test_listing_encoders_prints_nothing_from_native_code() -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
     assert "encoders that work:" in done.stdout and "libsvtav1" in done.stdout
     assert done.stderr == ""
+
+
+@pytest.mark.parametrize("realtime", [False, True])
+def test_a_chosen_preset_wins_and_a_wrong_one_lists_the_presets(realtime: bool) -> None:
+    choice = choose_encoder(".mp4", 64, 48, 25.0, preset="faster", realtime=realtime)
+    assert choice.codec == "libx264" and choice.options["preset"] == "faster"
+    with pytest.raises(UsageError, match="ultrafast, superfast, veryfast"):
+        choose_encoder(".mp4", 64, 48, 25.0, preset="quick")
