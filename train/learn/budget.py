@@ -4,11 +4,13 @@ A learn job has a wall-time budget, but ``train()`` takes a step count. So each 
 chunks that continue one checkpoint (``--resume`` semantics, bit-exact). A short calibration chunk
 measures seconds per step and the fixed cost of a chunk on this machine as it is loaded now. Then
 main chunks run until only a final stretch is left (15 % of the phase, at least a minute): each
-is sized from the latest speed, so when the machine gets faster or slower the next chunk follows.
-The final chunk, sized from the freshest measurement, ends at the deadline and carries the
-learning-rate decay (``lr_decay`` may change on resume). Each chunk ends in a checkpoint, so a
-Ctrl-C or a crash loses at most one chunk (the reference network also saves every ``save_every``
-steps).
+is sized from the latest speed. The final chunk, sized from the freshest measurement, ends at the
+deadline and carries the learning-rate decay (``lr_decay`` may change on resume).
+
+When the machine slows down during a chunk (other jobs start), the chunk would overrun: so the
+step hook ends it at the first checkpointed step (``save_every``) past its time limit, by raising
+out of ``train()`` right after ``train()`` saved that step; the next chunk resumes there. A Ctrl-C
+or a crash loses at most the steps since the last checkpoint.
 """
 
 from __future__ import annotations
@@ -38,6 +40,10 @@ FINAL_MIN_SECONDS = 60.0
 MAIN_AT_LEAST = 2.5  # another main chunk only when it would be longer than the final one (each costs a setup)
 MARGIN = 0.97  # of the time left: speed varies on a shared machine, and overrunning is worse than ending early
 RECENT_STEPS = 8  # the speed is the median of the last few step times (the load changes)
+
+
+class _TimeUp(Exception):
+    """Raised by the step hook at a checkpointed step past the chunk's time limit: the chunk ends there."""
 
 
 class Clock:
@@ -82,17 +88,23 @@ class PhaseRunner:
         self.chunks = 0
         self._planned = step
 
-    def _hook(self, stamps: list[float]) -> Callable[[TrainState, LossTerms], None]:
+    def _hook(self, stamps: list[float], stop_at: float) -> Callable[[TrainState, LossTerms], None]:
+        save_every = self.phase.options.save_every
+
         def hook(state: TrainState, terms: LossTerms) -> None:
             stamps.append(time.monotonic())
             self.step = state.step
             if self.on_step is not None:
                 self.on_step(self.phase.arch, state, terms, self._planned)
+            # train() saved this step's checkpoint before calling us: stopping here loses nothing.
+            saved = save_every > 0 and state.step % save_every == 0 and state.step < self._planned
+            if saved and self.clock.now() >= stop_at:
+                raise _TimeUp
 
         return hook
 
-    def _chunk(self, total: int, lr_decay: float) -> None:
-        """Train from the current step to ``total``; measure the speed."""
+    def _chunk(self, total: int, lr_decay: float, stop_at: float) -> None:
+        """Train from the current step to ``total`` (or to a checkpoint past ``stop_at``); measure the speed."""
         phase = self.phase
         output = phase.options.output
         assert output is not None
@@ -105,7 +117,10 @@ class PhaseRunner:
         self._planned = total
         stamps: list[float] = []
         started = time.monotonic()
-        train(options, settings, on_step=self._hook(stamps))
+        try:
+            train(options, settings, on_step=self._hook(stamps, stop_at))
+        except _TimeUp:
+            log.debug("%s: the chunk to step %d ran out of time; it ends at step %d", phase.arch, total, self.step)
         ended = time.monotonic()
         self.chunks += 1
         gaps = [b - a for a, b in itertools.pairwise(stamps)][-RECENT_STEPS:]
@@ -144,14 +159,16 @@ class PhaseRunner:
         if phase.max_steps is not None:
             calibration = min(calibration, phase.max_steps)
         if calibration > self.step:
-            self._chunk(calibration, 0.0)
+            self._chunk(calibration, 0.0, deadline - final_stretch)
         while deadline - self.clock.now() > MAIN_AT_LEAST * final_stretch:
             target = self._capped(self._affordable(deadline - self.clock.now() - final_stretch))
             if target <= self.step or (phase.max_steps is not None and target >= phase.max_steps):
                 break
-            self._chunk(target, 0.0)
+            self._chunk(target, 0.0, deadline - final_stretch)
         target = self._capped(self._affordable(deadline - self.clock.now()))
         if target > self.step:  # at least min_steps, even when the budget is spent
             left = target - self.step
-            self._chunk(target, min(phase.lr_decay, left / target) if phase.lr_decay else 0.0)
+            minimum_left = self.step < phase.min_steps  # a job past its budget still gets its minimum
+            stop_at = float("inf") if minimum_left else deadline
+            self._chunk(target, min(phase.lr_decay, left / target) if phase.lr_decay else 0.0, stop_at)
         return self.step

@@ -181,12 +181,14 @@ class _Job:
             decay = s.lr_decay
         else:
             teacher = self.layout.checkpoint("reference")
-            options = self._options(arch, teacher=teacher, teacher_cache=self.layout.teacher_cache, save_every=0)
+            cache = self.layout.teacher_cache
+            options = self._options(arch, teacher=teacher, teacher_cache=cache, save_every=s.lite_save_every)
             settings = {"arch": "lite", "size": s.lite_crop, "batch_size": s.lite_batch}
             settings |= {"learning_rate": s.lite_learning_rate, "style_size": s.style_size}
             settings["temporal_weight"] = s.temporal_weight
             decay = s.lite_lr_decay
-        return Phase(arch, options, settings, decay, s.calibration_steps, s.min_steps, s.max_steps)
+        calibration = s.calibration_steps if arch == "reference" else s.lite_calibration_steps
+        return Phase(arch, options, settings, decay, calibration, s.min_steps, s.max_steps)
 
     def train(self, arch: str, deadline: float) -> None:
         phase = self.phase_state(arch)

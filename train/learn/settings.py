@@ -36,7 +36,10 @@ class LearnSettings:
     min_steps: int  # each network trains at least this many steps, whatever the budget
     max_steps: int | None = None  # a cap per network (tests); None: the budget decides
     preview_seconds: float = 60.0  # how often the preview image is refreshed
-    save_every: int = 25  # reference checkpoints between chunks (a hard kill loses less)
+    # Checkpoints every N steps: where a chunk that runs out of time can stop (and a hard kill resumes).
+    save_every: int = 5
+    lite_save_every: int = 25
+    lite_calibration_steps: int = 20  # lite steps are cheap and noisy to time: calibrate on more of them
 
     def __post_init__(self) -> None:
         if self.minutes <= 0:
@@ -70,6 +73,7 @@ QUALITIES: dict[str, LearnSettings] = {
         minutes=2, crop=32, batch=2, style_size=64, learning_rate=1e-3, lr_decay=0.0, lite_crop=32, lite_batch=2,
         lite_learning_rate=1e-3, lite_lr_decay=0.0, temporal_weight=0.0, photos=6, photo_side=64, select_size=48,
         reference_share=0.5, calibration_steps=1, min_steps=2, max_steps=3, preview_seconds=0, save_every=0,
+        lite_save_every=0, lite_calibration_steps=1,
     ),
 }  # fmt: skip
 QUALITY_CHOICES = ("draft", "good", "best")

@@ -33,8 +33,10 @@ class FakeTrain:
         self.now += self.fixed / 2
 
 
-def _phase(**limits: Any) -> Phase:
-    options = RunOptions(style="p.png", data=Path("photos"), output=Path("net.pt"), init=Path("init.pt"))
+def _phase(save_every: int = 0, **limits: Any) -> Phase:
+    options = RunOptions(
+        style="p.png", data=Path("photos"), output=Path("net.pt"), init=Path("init.pt"), save_every=save_every
+    )
     values = {"calibration_steps": 3, "min_steps": 5, "max_steps": None, **limits}
     return Phase("reference", options, {"size": 128, "batch_size": 2}, 0.3, **values)
 
@@ -103,3 +105,49 @@ def test_the_time_spent_before_counts(monkeypatch: pytest.MonkeyPatch) -> None:
     FakeTrain(monkeypatch, per_step=1.0, fixed=0.0)
     clock = Clock(spent_before=30.0)
     assert clock.now() == 30.0
+
+
+def test_a_machine_that_slows_down_stops_at_a_checkpoint_in_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    fake = FakeTrain(monkeypatch, per_step=1.0, fixed=4.0)
+    original = fake.__call__
+
+    cut_at: list[int] = []
+
+    def slowing_down(options: RunOptions, settings: dict[str, Any], on_step: Any) -> None:
+        try:
+            original(options, settings, on_step)
+        finally:
+            cut_at.append(fake.step)
+            fake.per_step = 3.0  # the calibration was fast; then other jobs start
+            if fake.step < settings["steps"] and fake.step % 5:  # cut short: only where train() saved
+                raise AssertionError(f"stopped at step {fake.step}, between checkpoints")
+
+    monkeypatch.setattr(budget, "train", slowing_down)
+    steps = PhaseRunner(_phase(save_every=5), Clock(), step=0).run(deadline=600.0)
+    assert fake.now <= 600.0 + 5 * 3.0 + 4.0  # at most one checkpoint interval and a chunk's setup late
+    assert steps == fake.step
+    assert any(settings["steps"] > fake_step for (_, settings), fake_step in zip(fake.calls, cut_at))
+
+
+def test_a_chunk_out_of_time_really_stops_at_its_checkpoint_and_resumes(tmp_path: Path, one_thread: None) -> None:
+    """The real train(): ended from the step hook right after a checkpoint, then resumed from it."""
+    pytest.importorskip("torch")
+    import cv2
+
+    from stylecam.train.loop.checkpoint import load_checkpoint
+
+    from ...conftest import make_painting
+    from ..conftest import write_photos
+
+    write_photos(tmp_path / "photos", 4)
+    cv2.imwrite(str(tmp_path / "painting.png"), make_painting(64, 64))
+    options = RunOptions(
+        style=str(tmp_path / "painting.png"), data=tmp_path / "photos", output=tmp_path / "net.pt",
+        sample_every=0, save_every=1, progress=False,
+    )  # fmt: skip
+    phase = Phase("reference", options, {"size": 32, "batch_size": 2, "steps": 1}, 0.0, 3, min_steps=2)
+    seen: list[int] = []
+    runner = PhaseRunner(phase, Clock(spent_before=1e6), step=0, on_step=lambda a, s, t, p: seen.append(s.step))
+    assert runner.run(deadline=10.0) == 2  # past the deadline: the calibration stops at its first checkpoint
+    assert seen == [1, 2] and runner.chunks == 2
+    assert load_checkpoint(tmp_path / "net.pt")["step"] == 2

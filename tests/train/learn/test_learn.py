@@ -45,7 +45,9 @@ def test_learn_interrupted_resumed_and_used_by_name(
     from stylecam.train.learn.job import Stopped, learn
     from stylecam.train.learn.settings import LearnRequest
 
-    tiny = replace(learn_settings.QUALITIES["tiny"], calibration_steps=2, min_steps=3, max_steps=3)
+    tiny = replace(
+        learn_settings.QUALITIES["tiny"], calibration_steps=2, lite_calibration_steps=2, min_steps=3, max_steps=3
+    )
     monkeypatch.setitem(learn_settings.QUALITIES, "tiny", tiny)
     root = tmp_path / "models"
     monkeypatch.setenv(USER_MODELS_ENV, str(root))
