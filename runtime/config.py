@@ -75,7 +75,7 @@ class ThreadBudget:
         cores: the cores planned for.
         inference: ONNX Runtime intra-op threads (the model, on the main thread).
         opencv: OpenCV's worker threads (``cv2.setNumThreads``: optical flow, warps, resizing).
-        decode: FFmpeg decoder threads (0: FFmpeg's choice).
+        decode: FFmpeg decoder threads (0: FFmpeg's choice, frame threads: one per core + 1).
         encode: FFmpeg encoder threads (0: FFmpeg's choice).
         spinning: ONNX Runtime's idle threads spin for work instead of sleeping (only matters
             with ``inference`` > 1): quicker hand-offs, but cycles stolen from the other stages.
@@ -96,17 +96,24 @@ class ThreadBudget:
 def plan_threads(cores: int) -> ThreadBudget:
     """The thread budget for ``cores`` cores (measured on 2 cores: docs/benchmarks.md, "End to end").
 
-    A stream runs four busy threads besides the model's: the reader (decode), the flow thread,
-    the writer (encode) and the main thread's blend. On a small machine the model gets one thread
-    and nothing spins, so the flow and the codecs find a free core; ONNX Runtime's default (one
-    thread per core, spinning) halved the frame rate with flow smoothing on 2 cores. Bigger
-    machines give the model all but two cores.
+    A stream keeps four threads busy besides the model's: the reader (decode), the flow thread,
+    the writer (encode) and the main thread's blend. What mattered, end to end at 640x360 on a
+    busy 2-core machine: ONNX Runtime's spinning threads (its default) burn the cycles those
+    threads need (-35 % fps), so nothing spins and ONNX Runtime gets every core (two threads beat
+    one by 15 % once they sleep when idle); OpenCV keeps one thread per caller (the flow runs on a
+    thread of its own); FFmpeg picks its decoder threads (frame threads: one per core + 1; one
+    decoder thread was 20 % slower) and the encoder gets one thread per core.
     """
     if not isinstance(cores, int) or cores < 1:
         raise UsageError(f"a thread budget needs at least 1 core, got {cores!r}")
-    if cores <= 4:
-        return ThreadBudget(cores=cores, inference=max(1, cores - 2), opencv=1, decode=1, encode=cores, spinning=False)
-    return ThreadBudget(cores=cores, inference=cores - 2, opencv=2, decode=2, encode=min(cores, 8), spinning=False)
+    return ThreadBudget(
+        cores=cores,
+        inference=cores,
+        opencv=1 if cores <= 4 else 2,
+        decode=0,
+        encode=min(cores, 16),
+        spinning=False,
+    )
 
 
 @dataclass(frozen=True)

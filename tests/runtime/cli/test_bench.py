@@ -64,11 +64,13 @@ def test_end_to_end_row(conv_model: Path, tmp_path: Path) -> None:
     assert main([*args, "--json", str(out)]) == 0
     record = json.loads(out.read_text())
     rows = record["rows"]
-    stages = ["read", "flow", "stylize", "smooth", "write"]
+    stages = list(rows[1]["extra"]["stages"])
+    # in pipeline order; "read" may have no sample after the warm-up: the reader ran ahead through the short clip
+    assert {"flow", "stylize", "smooth", "write"} <= set(stages) <= {"read", "flow", "stylize", "smooth", "write"}
+    assert stages == [name for name in ("read", "flow", "stylize", "smooth", "write") if name in stages]
     assert [row["kind"] for row in rows] == ["model", "end-to-end", *(f"end-to-end:{name}" for name in stages)]
     assert rows[1]["size"] == "64x48" and rows[1]["extra"]["flow_thread"] is True
     assert rows[1]["extra"]["encoder_preset"] == "medium" and record["settings"]["encoder_preset"] is None
-    assert list(rows[1]["extra"]["stages"]) == stages
     for row in rows[2:]:
         assert row["status"] == "ok" and row["smoothing"] == "flow" and row["p50_ms"] <= row["p95_ms"]
         assert row["p50_ms"] == rows[1]["extra"]["stages"][row["extra"]["stage"]]["p50_ms"]
@@ -88,9 +90,9 @@ def test_smoothing_modes_side_by_side_repeated_with_the_budget_recorded(conv_mod
     assert record["settings"]["smoothing"] == list(modes) and record["settings"]["repeat"] == 2
     assert record["settings"]["threads"] == {
         "cores": 2,
-        "inference": 1,
+        "inference": 2,
         "opencv": 1,
-        "decode": 1,
+        "decode": 0,
         "encode": 2,
         "spinning": False,
     }
