@@ -6,7 +6,10 @@ Imports torch only inside :func:`run`, so building the parser stays cheap.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import logging
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -15,6 +18,8 @@ from stylecam.train.learn.settings import DEFAULT_QUALITY, QUALITIES, QUALITY_CH
 
 if TYPE_CHECKING:
     from stylecam.train.learn.job import LearnResult
+
+QUIET_LOGGERS = ("stylecam.train.loop", "stylecam.train.losses", "stylecam.export", "stylecam.runtime")
 
 
 def _quality(text: str) -> str:
@@ -76,7 +81,28 @@ def _summary(result: LearnResult, request: LearnRequest) -> list[str]:
         f"try it:  stylecam --model {shown} --source 0",
         f"         stylecam image photo.jpg --model {shown} -o photo_{result.name}.jpg",
     ]
+    if "reference" in result.models and shown == result.name:
+        lines.append(
+            f"         stylecam run --model {shown} --arch reference --source photo.jpg -o photo_{result.name}.png"
+            "   (finer strokes, slower: for stills)"
+        )
     return lines
+
+
+@contextlib.contextmanager
+def _quiet_stages(*, verbose: bool) -> Iterator[None]:
+    """The progress bar says which stage runs: the stages' own info lines (each training chunk's
+    "resuming ...", each export's parity line) only with -v."""
+    loggers = [logging.getLogger(name) for name in QUIET_LOGGERS]
+    levels = [logger.level for logger in loggers]
+    if not verbose:
+        for logger in loggers:
+            logger.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, levels):
+            logger.setLevel(level)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -95,10 +121,13 @@ def run(args: argparse.Namespace) -> int:
     )
     require_torch("stylecam learn")
 
+    from tqdm.contrib.logging import logging_redirect_tqdm
+
     from stylecam.train.learn.job import Stopped, learn
 
     try:
-        result = learn(request)
+        with _quiet_stages(verbose=args.verbose or args.debug), logging_redirect_tqdm():
+            result = learn(request)  # log lines go above the progress bar, not through it
     except Stopped as stop:
         print(f"stylecam: {stop.message}", file=sys.stderr)
         return 130

@@ -60,9 +60,12 @@ class JobProgress:
             self.bar.update(target - self.bar.n)
 
     def stage(self, text: str) -> None:
-        self.bar.set_postfix_str(text, refresh=True)
+        if not self._stop.is_set():  # after close (a Ctrl-C's export): nothing to redraw
+            self.bar.set_postfix_str(text, refresh=True)
 
     def close(self, *, done: bool) -> None:
+        if self._stop.is_set():
+            return
         self._stop.set()
         if self._thread.is_alive():
             self._thread.join()
