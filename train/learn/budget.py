@@ -128,8 +128,14 @@ class PhaseRunner:
             self.speed.step_seconds = statistics.median(gaps)
         elif stamps:  # a one-step chunk: all we know is its whole duration
             self.speed.step_seconds = self.speed.step_seconds or (stamps[0] - started)
-        steps = len(stamps)
-        self.speed.overhead_seconds = max(0.0, (ended - started) - steps * self.speed.step_seconds)
+        # The fixed cost is the time outside the steps (setup before the first, sample and save after
+        # the last): taken from the whole chunk minus steps x speed, a chunk whose steps got faster
+        # would count its slow early steps as overhead and leave the final chunk no time at all.
+        if stamps:
+            before = max(0.0, stamps[0] - started - self.speed.step_seconds)
+            self.speed.overhead_seconds = before + (ended - stamps[-1])
+        else:
+            self.speed.overhead_seconds = ended - started
         log.debug(
             "%s: chunk to step %d took %.1f s (%.2f s/step, %.1f s fixed)",
             phase.arch,

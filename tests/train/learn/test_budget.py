@@ -151,3 +151,22 @@ def test_a_chunk_out_of_time_really_stops_at_its_checkpoint_and_resumes(tmp_path
     assert runner.run(deadline=10.0) == 2  # past the deadline: the calibration stops at its first checkpoint
     assert seen == [1, 2] and runner.chunks == 2
     assert load_checkpoint(tmp_path / "net.pt")["step"] == 2
+
+
+def test_steps_that_got_faster_are_not_counted_as_fixed_cost(monkeypatch: pytest.MonkeyPatch) -> None:
+    fake = FakeTrain(monkeypatch, per_step=1.0, fixed=4.0)
+    original = fake.__call__
+
+    def faster_within_the_chunk(options: RunOptions, settings: dict[str, Any], on_step: Any) -> None:
+        def step(state: Any, terms: Any) -> None:
+            on_step(state, terms)
+            fake.per_step = max(0.5, fake.per_step * 0.9)  # each step faster than the last
+
+        original(options, settings, step)
+
+    monkeypatch.setattr(budget, "train", faster_within_the_chunk)
+    runner = PhaseRunner(_phase(), Clock(), step=0)
+    runner.run(deadline=600.0)
+    assert runner.speed.overhead_seconds == pytest.approx(4.0, abs=1.0)
+    assert fake.calls[-1][1]["lr_decay"] > 0  # the final chunk ran
+    assert 560 <= fake.now <= 600
