@@ -99,10 +99,10 @@ def plan_threads(cores: int) -> ThreadBudget:
     A stream keeps four threads busy besides the model's: the reader (decode), the flow thread,
     the writer (encode) and the main thread's blend. What mattered, end to end at 640x360 on a
     busy 2-core machine: ONNX Runtime's spinning threads (its default) burn the cycles those
-    threads need (-35 % fps), so nothing spins and ONNX Runtime gets every core (two threads beat
-    one by 15 % once they sleep when idle); OpenCV keeps one thread per caller (the flow runs on a
-    thread of its own); FFmpeg picks its decoder threads (frame threads: one per core + 1; one
-    decoder thread was 20 % slower) and the encoder gets one thread per core.
+    threads need (about a third fewer fps), so nothing spins and ONNX Runtime gets every core (two
+    threads beat one by 15 % once they sleep when idle); OpenCV keeps one thread per caller (the
+    flow runs on a thread of its own); FFmpeg picks its decoder threads (frame threads: one per
+    core + 1; one decoder thread was 15 % slower) and the encoder gets one thread per core.
     """
     if not isinstance(cores, int) or cores < 1:
         raise UsageError(f"a thread budget needs at least 1 core, got {cores!r}")
