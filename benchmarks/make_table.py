@@ -35,6 +35,8 @@ OTHER_SCHEMAS = (
     "stylecam-architectures",
     "stylecam-gpu-suite",
     "stylecam-train-speed",
+    "stylecam-quality",
+    "stylecam-learn",
 )
 
 

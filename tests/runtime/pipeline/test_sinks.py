@@ -37,6 +37,12 @@ class FakeGui:
     def imshow(self, title: str, image: Any) -> None:
         self.calls.append("imshow")
 
+    def resizeWindow(self, title: str, width: int, height: int) -> None:  # the window opens at the frame's size
+        self.calls.append("resizeWindow")
+
+    def getWindowImageRect(self, title: str) -> tuple[int, int, int, int]:
+        return (-1, -1, -1, -1)  # as a backend that cannot tell
+
     def waitKey(self, delay: int) -> int:
         return self.keys.pop(0) if self.keys else -1
 
