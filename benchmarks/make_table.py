@@ -37,6 +37,7 @@ OTHER_SCHEMAS = (
     "stylecam-train-speed",
     "stylecam-quality",
     "stylecam-learn",
+    "stylecam-encoder-presets",
 )
 
 

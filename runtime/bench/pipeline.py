@@ -165,7 +165,7 @@ def bench_end_to_end(
     The scratch file is deleted afterwards. Stops after ``warmup + frames`` frames, the end of the
     video, or ``max_seconds`` of timing, whichever comes first. ``threads`` sets the decoder and
     encoder threads as the stream commands do (None: FFmpeg's choice); ``preset`` the libx264 preset
-    (None: medium, as ``stylecam convert``).
+    (None: the budget's, as ``stylecam convert``; medium without a budget).
     """
     from stylecam.runtime.media.video_file import VideoFileSource
     from stylecam.runtime.media.video_sink import VideoFileSink
@@ -176,6 +176,7 @@ def bench_end_to_end(
     with tempfile.TemporaryDirectory(prefix="stylecam-bench-", dir=scratch_dir) as scratch:
         target = Path(scratch) / "end_to_end.mp4"
         encode_threads = threads.encode if threads is not None else 0
+        preset = preset or (threads.encoder_preset if threads is not None else None)
         sink = VideoFileSink(target, info, audio_from=source.audio_source, encode_threads=encode_threads, preset=preset)
         clock = StepClock(sink, frames=frames, warmup=warmup, max_seconds=max_seconds)
         started = time.perf_counter()

@@ -76,7 +76,7 @@ class BenchPlan:
     runtime: RuntimeConfig = field(default_factory=RuntimeConfig)
     repeat: int = 1
     overlap: bool = True  # optical flow on its own thread while the model runs
-    encoder_preset: str | None = None  # libx264 preset of the end-to-end rows (None: medium, as convert)
+    encoder_preset: str | None = None  # libx264 preset of the end-to-end rows (None: the budget's, as convert)
 
     @property
     def smoothings(self) -> tuple[str, ...]:
@@ -128,8 +128,9 @@ class BenchPlan:
             "device_id": self.runtime.device_id,
             "repeat": self.repeat,
             "flow_thread": self.overlap,
-            "encoder_preset": self.encoder_preset,
-            "threads": budget.as_dict() if (budget := self.runtime.thread_budget) is not None else None,
+            "encoder_preset": self.encoder_preset
+            or (budget.encoder_preset if (budget := self.runtime.thread_budget) is not None else "medium"),
+            "threads": budget.as_dict() if budget is not None else None,
         }
 
 

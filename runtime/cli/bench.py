@@ -97,7 +97,7 @@ def _how_options(how: argparse._ArgumentGroup) -> None:
         "--preset",
         choices=X264_PRESETS,
         metavar="NAME",
-        help="libx264 preset of the end-to-end rows (default: medium, as stylecam convert)",
+        help="libx264 preset of the end-to-end rows (default: as convert: veryfast up to 4 cores, else medium)",
     )
     how.add_argument(
         "--flow-thread",

@@ -168,7 +168,7 @@ def _make_sink(
             inputs=inputs,
             realtime=source.live,
             encode_threads=_encode_threads(args),
-            preset=getattr(args, "preset", None),
+            preset=_encoder_preset(args),
         )
         return (
             TeeSink(WindowSink(title, overlay=overlay), recorder, queue_size=queue_size)
@@ -180,6 +180,14 @@ def _make_sink(
     if output_plan.kind == "window":
         return WindowSink(title, overlay=overlay)
     return NullSink()
+
+
+def _encoder_preset(args: argparse.Namespace) -> str | None:
+    """``--preset``, else the thread budget's (veryfast on small machines), else the encoder's default."""
+    if getattr(args, "preset", None):
+        return str(args.preset)
+    budget = runtime_config(args).thread_budget
+    return budget.encoder_preset if budget is not None else None
 
 
 def _encode_threads(args: argparse.Namespace) -> int:

@@ -106,8 +106,27 @@ def test_bad_smoothing_specs(text: str, message: str) -> None:
         parse_smoothing(text)
 
 
+def _x264_subme(path: Path) -> int:
+    """x264 writes its settings into the stream: subme=2 is veryfast, 7 medium, 1 superfast."""
+    data = path.read_bytes()
+    at = data.index(b"subme=") + len(b"subme=")
+    return int(data[at : data.index(b" ", at)])
+
+
 def test_convert_with_a_faster_encoder_preset(tmp_path: Path, conv_model: Path) -> None:
     clip = write_clip(tmp_path / "clip.mp4", frames=6, fps=10)
     out = tmp_path / "out.mp4"
-    assert main(["convert", str(clip), "-o", str(out), "--model", str(conv_model), "--preset", "veryfast", "-q"]) == 0
-    assert out.stat().st_size > 0
+    command = ["convert", str(clip), "-o", str(out), "--model", str(conv_model), "-q"]
+    assert main([*command, "--preset", "superfast", "--threads", "8"]) == 0
+    assert _x264_subme(out) == 1  # the user's preset wins over the budget's
+
+
+@pytest.mark.parametrize(("threads", "subme"), [("2", 2), ("4", 2), ("8", 7), ("0", 7)])
+def test_the_default_encoder_preset_follows_the_machine(
+    tmp_path: Path, conv_model: Path, threads: str, subme: int
+) -> None:
+    """Up to 4 cores convert encodes veryfast (medium made the encoder the slowest stage), else medium."""
+    clip = write_clip(tmp_path / "clip.mp4", frames=6, fps=10)
+    out = tmp_path / "out.mp4"
+    assert main(["convert", str(clip), "-o", str(out), "--model", str(conv_model), "--threads", threads, "-q"]) == 0
+    assert _x264_subme(out) == subme

@@ -12,15 +12,22 @@ from stylecam.runtime.pipeline.threads import opencv_threads
 
 
 @pytest.mark.parametrize(
-    ("cores", "inference", "opencv", "encode"),
-    [(1, 1, 1, 1), (2, 2, 1, 2), (4, 4, 1, 4), (8, 8, 2, 8), (64, 64, 2, 16)],
+    ("cores", "inference", "opencv", "encode", "preset"),
+    [
+        (1, 1, 1, 1, "veryfast"),
+        (2, 2, 1, 2, "veryfast"),
+        (4, 4, 1, 4, "veryfast"),
+        (8, 8, 2, 8, "medium"),
+        (64, 64, 2, 16, "medium"),
+    ],
 )
-def test_plan_fits_the_core_count(cores: int, inference: int, opencv: int, encode: int) -> None:
+def test_plan_fits_the_core_count(cores: int, inference: int, opencv: int, encode: int, preset: str) -> None:
     budget = plan_threads(cores)
     assert (budget.cores, budget.inference, budget.opencv, budget.encode) == (cores, inference, opencv, encode)
+    assert budget.encoder_preset == preset  # medium made the encoder the slowest stage on 2 cores
     assert not budget.spinning  # spinning ORT threads starve the flow and codec threads (about -1/3 fps)
     assert budget.decode == 0  # FFmpeg's frame threads: one decoder thread was 15 % slower
-    assert set(budget.as_dict()) == {"cores", "inference", "opencv", "decode", "encode", "spinning"}
+    assert set(budget.as_dict()) == {"cores", "inference", "opencv", "decode", "encode", "spinning", "encoder_preset"}
 
 
 @pytest.mark.parametrize("cores", [0, -2, 1.5])
