@@ -12,6 +12,7 @@ import pytest
 from stylecam.cli import main
 from stylecam.runtime.bench.random_models import reference_path
 from stylecam.runtime.bench.report import validate_run
+from stylecam.runtime.config import plan_threads, usable_cores
 from tests.runtime.clips import write_clip
 from tests.runtime.onnx_builders import make_contract_model
 
@@ -70,7 +71,8 @@ def test_end_to_end_row(conv_model: Path, tmp_path: Path) -> None:
     assert stages == [name for name in ("read", "flow", "stylize", "smooth", "write") if name in stages]
     assert [row["kind"] for row in rows] == ["model", "end-to-end", *(f"end-to-end:{name}" for name in stages)]
     assert rows[1]["size"] == "64x48" and rows[1]["extra"]["flow_thread"] is True
-    assert rows[1]["extra"]["encoder_preset"] == "medium" and record["settings"]["encoder_preset"] is None
+    preset = plan_threads(usable_cores()).encoder_preset  # convert's default: veryfast up to 4 cores
+    assert rows[1]["extra"]["encoder_preset"] == preset and record["settings"]["encoder_preset"] == preset
     for row in rows[2:]:
         assert row["status"] == "ok" and row["smoothing"] == "flow" and row["p50_ms"] <= row["p95_ms"]
         assert row["p50_ms"] == rows[1]["extra"]["stages"][row["extra"]["stage"]]["p50_ms"]
@@ -95,6 +97,7 @@ def test_smoothing_modes_side_by_side_repeated_with_the_budget_recorded(conv_mod
         "decode": 0,
         "encode": 2,
         "spinning": False,
+        "encoder_preset": "veryfast",
     }
     assert record["settings"]["flow_thread"] is False
     latency = [row for row in record["rows"] if row["kind"] == "latency"]

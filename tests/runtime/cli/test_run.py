@@ -305,7 +305,8 @@ def test_max_size_shrinks_the_output(tmp_path: Path, clip: Path, invert_model: P
 
 
 CAMERA_RUN = """
-import sys
+import faulthandler, signal, sys
+faulthandler.register(signal.SIGUSR1)  # the test asks for every thread's stack if Ctrl-C seems lost
 from stylecam.cli import main
 from stylecam.runtime.media import webcam
 from stylecam.runtime.media.synthetic import SyntheticCamera, SyntheticCameraBus
@@ -327,8 +328,16 @@ def test_real_ctrl_c_while_recording(tmp_path: Path, invert_model: Path) -> None
     while not list(tmp_path.glob(".rec.*.tmp.mp4")) and time.monotonic() < deadline:
         time.sleep(0.05)
     time.sleep(1.5)  # let some frames through
+    recording = bool(list(tmp_path.glob(".rec.*.tmp.mp4")))
     process.send_signal(signal.SIGINT)
-    _, err = process.communicate(timeout=30)
+    try:
+        _, err = process.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        process.send_signal(signal.SIGUSR1)  # faulthandler: every thread's stack on stderr
+        time.sleep(1.0)
+        process.kill()
+        _, err = process.communicate()
+        pytest.fail(f"Ctrl-C did not stop the recording within 60 s (recording had started: {recording}):\n{err}")
     assert process.returncode == 130, err
     assert "interrupted (Ctrl-C)" in err and "Traceback" not in err
     assert not out.exists()
