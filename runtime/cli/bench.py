@@ -162,8 +162,8 @@ def _variants(args: argparse.Namespace, model: Path) -> list[Any]:
     cache_dir = getattr(args, "cache_dir", None)
     cache = Path(cache_dir).expanduser() if cache_dir else default_cache_dir()
     variants = [ModelVariant(model)]
+    precision = load_model_file(model).metadata_props.get(K_PRECISION, "fp32")
     if args.fp16:
-        precision = load_model_file(model).metadata_props.get(K_PRECISION, "fp32")
         if precision == "fp16":
             log.info("%s is fp16 already: --fp16 adds no rows for it", model.name)
         else:
@@ -171,7 +171,7 @@ def _variants(args: argparse.Namespace, model: Path) -> list[Any]:
             variants.append(ModelVariant(twin, trt_fp16=True, label=f"{model.name} (fp16)"))
     if args.compare_reference:
         variants.append(ModelVariant(ensure_reference(cache), reference=True, label="reference (random weights)"))
-        if args.fp16:
+        if args.fp16 or precision == "fp16":  # ratios compare rows of one precision (bundled models are fp16)
             fp16 = ensure_reference(cache, fp16=True)
             variants.append(ModelVariant(fp16, reference=True, trt_fp16=True, label="reference (random weights, fp16)"))
     return variants

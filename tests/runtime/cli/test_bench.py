@@ -58,6 +58,24 @@ def test_reference_rows_come_from_the_cache(
     assert "x" in capsys.readouterr().out.splitlines()[2].split()[-1]
 
 
+def test_an_fp16_model_is_compared_with_the_fp16_reference(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Bundled models are fp16: --compare-reference adds the fp16 reference, so the ratio is computed."""
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    make_contract_model(reference_path(cache), op="invert")
+    make_contract_model(reference_path(cache, fp16=True), op="invert", precision="fp16")
+    model = make_contract_model(tmp_path / "lite.onnx", op="identity", precision="fp16")
+    monkeypatch.setitem(sys.modules, "torch", None)
+    out = tmp_path / "bench.json"
+    args = ["bench", "--model", str(model), *QUICK, "--modes", "model", "--compare-reference"]
+    assert main([*args, "--cache-dir", str(cache), "--json", str(out)]) == 0
+    rows = json.loads(out.read_text())["rows"]
+    assert [(row["reference"], row["precision"]) for row in rows] == [(False, "fp16"), (True, "fp32"), (True, "fp16")]
+    assert rows[0]["vs_reference"] == pytest.approx(rows[0]["fps"] / rows[2]["fps"], rel=1e-2)
+
+
 def test_end_to_end_row(conv_model: Path, tmp_path: Path) -> None:
     clip = write_clip(tmp_path / "clip.mp4", frames=10, fps=10)
     out = tmp_path / "bench.json"
