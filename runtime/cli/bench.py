@@ -33,6 +33,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     what = parser.add_argument_group("what to measure")
     what.add_argument("--model", required=True, metavar="PATH|NAME", help="an .onnx file or a bundled model name")
     what.add_argument(
+        "--arch",
+        choices=("reference", "lite", "fast"),
+        help="variant of a bundled style (default: lite on a CPU, fast on a GPU, where shipped; else reference)",
+    )
+    what.add_argument(
         "--size",
         action="append",
         default=argparse.SUPPRESS,  # the help names the real default
@@ -186,7 +191,7 @@ def run(args: argparse.Namespace) -> int:
     from stylecam.runtime.inference.models import resolve_model
 
     plan = _plan(args)
-    model = resolve_model(args.model)
+    model = resolve_model(args.model, arch=args.arch, gpu=False if args.provider == "cpu" else None)
     json_path = check_output_path(args.json, inputs=[model]) if args.json else None
     variants = _variants(args, model)
     host = host_info()

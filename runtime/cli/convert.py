@@ -31,6 +31,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     options.add_overwrite(io)
     options.add_look(parser)
     options.add_provider(parser, threads=True)
+    options.add_arch(parser)
     options.add_video_output(parser)
     options.add_capture(parser, camera=False)
     parser.set_defaults(no_window=True)
@@ -48,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
         )
     if kind == "image":
         raise UsageError(f"{args.source} is an image; stylize it with: stylecam image {args.source} --model ...")
-    models = resolve_models(args.model)
+    models = resolve_models(args.model, **options.model_choice(args))
     output_plan, inputs = plan(args, models)
     if output_plan.kind in ("window", "none"):
         raise UsageError(f"{args.source} is a live stream; name the video to write with -o out.mp4")

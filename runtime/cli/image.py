@@ -35,6 +35,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     options.add_overwrite(io)
     options.add_look(parser, video=False)
     options.add_provider(parser)
+    options.add_arch(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -43,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
     from stylecam.runtime.pipeline.image_batch import plan_images, prepare_targets
 
     options.check_numbers(args)
-    model = resolve_models(args.model)[0]
+    model = resolve_models(args.model, **options.model_choice(args))[0]
     batch = plan_images(args.inputs, args.output, style=model.stem, model=model, overwrite=args.overwrite)
     failures = [(spec, error) for spec, error in batch.refused]
     for spec, error in failures:

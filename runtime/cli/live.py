@@ -46,6 +46,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     options.add_look(parser)
     options.add_provider(parser, threads=True)
+    options.add_arch(parser)
     options.add_capture(parser)
     options.add_video_output(parser)
     keys = "; ".join(f"{key}: {action}" for key, action in (*WINDOW_KEYS, *STAGE_KEYS))
@@ -56,6 +57,6 @@ def run(args: argparse.Namespace) -> int:
     """Run ``stylecam live``; returns the exit code (errors are raised as StylecamError)."""
     from stylecam.runtime.cli.stream import execute, plan, resolve_models
 
-    models = resolve_models(args.model)
+    models = resolve_models(args.model, **options.model_choice(args))
     output_plan, inputs = plan(args, models, preview=True)
     return execute(args, models, output_plan, inputs)

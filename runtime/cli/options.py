@@ -33,6 +33,21 @@ def frame_size(text: str) -> tuple[int, int]:
     return int(match.group(1)), int(match.group(2))
 
 
+def add_arch(parser: Any) -> None:
+    """--arch: which variant of a bundled style runs."""
+    parser.add_argument(
+        "--arch",
+        choices=("reference", "lite", "fast"),
+        help="variant of a bundled style (default: lite on a CPU, fast on a GPU, where shipped; else reference)",
+    )
+
+
+def model_choice(args: argparse.Namespace) -> dict[str, Any]:
+    """``resolve_models`` keywords from --arch and --provider (a CPU provider picks the CPU variant)."""
+    provider = getattr(args, "provider", "auto")
+    return {"arch": getattr(args, "arch", None), "gpu": False if provider == "cpu" else None}
+
+
 def add_model(parser: argparse.ArgumentParser, *, several: bool = False) -> None:
     if several:
         parser.add_argument(

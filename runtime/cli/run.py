@@ -36,11 +36,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     io.add_argument("--no-window", action="store_true", help="no preview window for cameras and streams")
     options.add_look(parser)
     options.add_provider(parser, threads=True)
-    parser.add_argument(
-        "--arch",
-        choices=("reference", "lite", "fast"),
-        help="variant of a bundled style (default: lite on a CPU, fast on a GPU, where shipped; else reference)",
-    )
+    options.add_arch(parser)
     options.add_video_output(parser)
     options.add_capture(parser)
 

@@ -69,8 +69,10 @@ def _usage_hint(entries: list[Any]) -> str:
     first = entries[0].model
     short = first.aliases[0] if first.aliases else first.name
     folder = first.path.parent
+    styles = len({entry.model.name for entry in entries})
+    networks = f" ({len(entries)} networks)" if len(entries) != styles else ""
     return (
-        f"{len(entries)} bundled style{'s' if len(entries) != 1 else ''} in {folder}\n"
+        f"{styles} bundled style{'s' if styles != 1 else ''}{networks} in {folder}\n"
         f"use one:  stylecam --model {short} --source 0            (webcam)\n"
         f"          stylecam --model {first.name} --source in.mp4 -o out.mp4\n"
         f"          stylecam demo --style {short}                (the bundled demo clip)\n"

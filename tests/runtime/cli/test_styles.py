@@ -32,7 +32,7 @@ def test_table_lists_every_catalog_entry(bundle: Path, capsys: pytest.CaptureFix
     assert len(starry) == 2 and "The Starry Night (Vincent van Gogh, 1889)" in starry[0]
     assert "51.5 dB" in starry[0] and "fp32" in starry[0]
     assert "stylecam --model wave --source 0" in out or "stylecam --model starry" in out
-    assert f"3 bundled styles in {bundle}" in out
+    assert f"2 bundled styles (3 networks) in {bundle}" in out  # starry_night has two variants
 
 
 def test_json_has_a_row_per_variant(bundle: Path, capsys: pytest.CaptureFixture[str]) -> None:

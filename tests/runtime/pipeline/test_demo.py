@@ -99,3 +99,24 @@ def test_run_picks_a_bundled_variant_by_arch(setup: Path, capsys: pytest.Capture
     model = setup / "models" / "starry_night.onnx"
     assert main(["run", "--model", str(model), "--arch", "lite", "--source", str(setup / "photo.png")]) == 2
     assert "--arch picks a variant of a bundled style" in _error(capsys)
+
+
+@pytest.mark.parametrize("command", ["image", "convert"])
+def test_image_and_convert_pick_the_variant_like_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], command: str
+) -> None:
+    """A bundled name runs its lite network on a CPU; --arch reference picks the other one."""
+    folder = make_bundle(tmp_path / "models", {"starry_night": ("reference", "lite")})
+    monkeypatch.setattr(models, "models_dir", lambda: folder)
+    if command == "image":
+        source = tmp_path / "photo.png"
+        cv2.imwrite(str(source), np.full((16, 20, 3), 40, np.uint8))
+    else:
+        source = write_clip(tmp_path / "clip.mp4", frames=4)
+    for arch, loaded in ((None, "starry_night.lite.onnx"), ("reference", "starry_night.onnx")):
+        out = tmp_path / f"out-{arch}{source.suffix}"
+        argv = [command, str(source), "-o", str(out), "--model", "starry", "--provider", "cpu"]
+        assert main([*argv, *(["--arch", arch] if arch else [])]) == 0
+        assert f"loaded {loaded} on CPUExecutionProvider" in capsys.readouterr().err
+    assert main([command, str(source), "-o", str(tmp_path / "x.png"), "--model", "starry", "--arch", "fast"]) == 2
+    assert "has no fast variant" in _error(capsys)
