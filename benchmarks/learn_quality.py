@@ -50,10 +50,11 @@ def run(args: argparse.Namespace) -> int:
     curve: list[dict[str, Any]] = []
     last = {"t": -1e9}
 
-    def hook(arch: str, state: Any, terms: Any, planned: int) -> None:
+    def hook(phase: str, state: Any, terms: Any, planned: int) -> None:
         now = time.monotonic() - t0
-        value = float(terms.style if arch == "reference" else terms.distill)
-        curve.append({"t": round(now, 1), "arch": arch, "step": state.step, "loss": round(value, 2)})
+        arch = "reference" if phase == "reference" else "lite"  # the lite network learns in two phases
+        value = float(terms.distill if phase == "lite-pixel" else terms.style)
+        curve.append({"t": round(now, 1), "arch": arch, "phase": phase, "step": state.step, "loss": round(value, 2)})
         if now - last["t"] >= args.snapshot_every:
             last["t"] = now
             model = state.model.module if hasattr(state.model, "module") else state.model
@@ -80,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
         "job_seconds": round(result.seconds, 1),
         "start": result.start,
         "models": {arch: str(path) for arch, path in result.models.items()},
-        "steps": {arch: max((c["step"] for c in curve if c["arch"] == arch), default=0) for arch in result.models},
+        "steps": {c["phase"]: c["step"] for c in curve},  # the last step of each phase
         "load_average_1min": load,
         "training_curve": curve,
         "command": " ".join([sys.executable, *sys.argv]),

@@ -31,7 +31,7 @@ from stylecam.train.losses.criterion import LossTerms
 
 log = logging.getLogger(__name__)
 
-StepHook = Callable[[str, TrainState, LossTerms, int], None]  # (arch, state, terms, planned total steps)
+StepHook = Callable[[str, TrainState, LossTerms, int], None]  # (phase name, state, terms, planned total steps)
 # The final chunk gets this share of the phase (at least FINAL_MIN_SECONDS): short enough that a
 # change of speed during it costs little, long enough for the decay. Every chunk costs a fixed
 # ~5-15 s on a busy 2-core CPU (setup, the end-of-run sample, saving), so chunks are few.
@@ -59,9 +59,10 @@ class Clock:
 
 @dataclass(frozen=True)
 class Phase:
-    """One network's training: the run options and settings of its first chunk, and its step limits."""
+    """One training (a network, or one stage of it): the run options and settings of its first chunk, and its
+    step limits."""
 
-    arch: str
+    name: str  # "reference", "lite-pixel", "lite-style": the on_step hook and the logs name it
     options: RunOptions  # ``init`` is used only while no checkpoint exists
     settings: dict[str, Any]  # TrainConfig fields (steps and lr_decay are set per chunk)
     lr_decay: float
@@ -95,7 +96,7 @@ class PhaseRunner:
             stamps.append(time.monotonic())
             self.step = state.step
             if self.on_step is not None:
-                self.on_step(self.phase.arch, state, terms, self._planned)
+                self.on_step(self.phase.name, state, terms, self._planned)
             # train() saved this step's checkpoint before calling us: stopping here loses nothing.
             saved = save_every > 0 and state.step % save_every == 0 and state.step < self._planned
             if saved and self.clock.now() >= stop_at:
@@ -120,7 +121,7 @@ class PhaseRunner:
         try:
             train(options, settings, on_step=self._hook(stamps, stop_at))
         except _TimeUp:
-            log.debug("%s: the chunk to step %d ran out of time; it ends at step %d", phase.arch, total, self.step)
+            log.debug("%s: the chunk to step %d ran out of time; it ends at step %d", phase.name, total, self.step)
         ended = time.monotonic()
         self.chunks += 1
         gaps = [b - a for a, b in itertools.pairwise(stamps)][-RECENT_STEPS:]
@@ -138,7 +139,7 @@ class PhaseRunner:
             self.speed.overhead_seconds = ended - started
         log.debug(
             "%s: chunk to step %d took %.1f s (%.2f s/step, %.1f s fixed)",
-            phase.arch,
+            phase.name,
             total,
             ended - started,
             self.speed.step_seconds,

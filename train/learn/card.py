@@ -49,14 +49,26 @@ def _header(name: str, entry: dict[str, Any]) -> list[str]:
     ]
 
 
+def _how(variant: dict[str, Any]) -> str:
+    """How the network learned: fine-tuned on the painting, or distilled in one or two stages."""
+    config = variant.get("config") or {}
+    if not variant.get("distilled"):
+        return "fine-tuned on the painting (VGG19 content and Gram style loss)"
+    if not config.get("style_weight"):  # the pixel stage's checkpoint: the second stage has not trained yet
+        return "distilled from the reference network, pixel stage only (L1 to its cached outputs)"
+    weight = config.get("distill_pixel_weight")
+    return (
+        f"distilled from the reference network: {variant.get('pixel_steps', '?')} steps of L1 to its cached "
+        "outputs (pixel stage), then the painting's VGG19 content and Gram style loss plus L1 to those outputs"
+        + (f" x{float(weight):g}" if weight is not None else "")
+        + " (painting-losses stage)"
+    )
+
+
 def _variant(arch: str, variant: dict[str, Any]) -> list[str]:
     config = variant.get("config") or {}
     gate = variant.get("gate") or {}
-    how = (
-        "distilled from the reference network (L1 to its cached outputs)"
-        if variant.get("distilled")
-        else "fine-tuned on the painting (VGG19 content and Gram style loss)"
-    )
+    how = _how(variant)
     checks = "; ".join(f"{check} {_db(db)}" for check, db in (gate.get("min_psnr_db") or {}).items())
     return [
         f"## Variant `{arch}`: `{variant.get('file', '?')}`",

@@ -7,8 +7,13 @@ Stages, each recorded in the job's state so that running the same job again cont
 3. prepare the training photos;
 4. fine-tune the reference network on the painting until ``reference_share`` of the budget;
 5. export it (parity gate), write the catalog, card and thumbnail: from here ``--model NAME`` works;
-6. distil the lite network from it (cached teacher outputs) until the budget, less the final export;
-7. export the lite network, finish the catalog and card, delete the work folder.
+6. distil the lite network from it until the budget, less the final export, in two stages:
+   ``lite-pixel`` (L1 to the cached teacher outputs: cheap steps) for ``lite_pixel_share`` of that
+   time, then ``lite-style`` (``--init`` from it: the painting's content and style losses plus the
+   pixel term, VGG19 steps). Pixel distillation alone averages the brush texture away (issue 15:
+   style loss +366 % vs the teacher); the second stage brings it back;
+7. export the lite network (the ``lite-style`` checkpoint; ``lite-pixel``'s if the second stage has
+   no step), finish the catalog and card, delete the work folder.
 
 Ctrl-C (or SIGTERM) during a training stops after the current step, exports the network as it is
 then (so a usable model exists), records the state and raises :class:`Stopped`. An error in a
@@ -51,6 +56,16 @@ log = logging.getLogger(__name__)
 
 FINISH_SECONDS = 10.0  # card, thumbnail and clean-up after the last export
 DEFAULT_LICENSE = "not recorded (the user's own painting)"
+
+# The trainings of a job, in order, each with its checkpoint and its entry in the state's "phases";
+# the network each one trains; what the progress bar says while it runs.
+REFERENCE, LITE_PIXEL, LITE_STYLE = "reference", "lite-pixel", "lite-style"
+PHASE_ARCH = {REFERENCE: "reference", LITE_PIXEL: "lite", LITE_STYLE: "lite"}
+PHASE_LABEL = {
+    REFERENCE: "fine-tuning the reference network",
+    LITE_PIXEL: "distilling the lite network (pixel)",
+    LITE_STYLE: "distilling the lite network (painting losses)",
+}
 
 
 @dataclass(frozen=True)
@@ -107,12 +122,16 @@ class _Job:
         self.state["spent"] = round(self.clock.now(), 1)
         write_state(self.layout, self.state)
 
-    def phase_state(self, arch: str) -> dict[str, Any]:
-        return self.state.setdefault("phases", {}).setdefault(arch, {"step": 0, "done": False})
+    def phase_state(self, name: str) -> dict[str, Any]:
+        return self.state.setdefault("phases", {}).setdefault(name, {"step": 0, "done": False})
 
-    def checkpoint_step(self, arch: str) -> int:
-        path = self.layout.checkpoint(arch)
+    def checkpoint_step(self, name: str) -> int:
+        path = self.layout.checkpoint(name)
         return int(load_checkpoint(path).get("step") or 0) if path.is_file() else 0
+
+    def lite_phase(self) -> str:
+        """The training whose checkpoint is the lite network: the second stage once it has a step."""
+        return LITE_STYLE if self.checkpoint_step(LITE_STYLE) > 0 else LITE_PIXEL
 
     @property
     def painting_copy(self) -> Path:
@@ -148,76 +167,92 @@ class _Job:
         photos = [image for image in (decode(p) for p in chosen) if image is not None]
         return Preview(self.layout.preview, self.painting.bgr, photos, seconds=self.settings.preview_seconds)
 
-    def _hook(self, arch: str, state: Any, terms: Any, planned: int) -> None:
-        label = "fine-tuning the reference network" if arch == "reference" else "distilling the lite network"
-        loss = f"style {float(terms.style):.3g}" if arch == "reference" else f"distill {float(terms.distill):.3g}"
-        self.progress.stage(f"{label}: step {state.step}/{planned}, {loss}")
-        self.phase_state(arch)["step"] = state.step
+    def _hook(self, name: str, state: Any, terms: Any, planned: int) -> None:
+        losses = []
+        if name != LITE_PIXEL:
+            losses.append(f"style {float(terms.style):.3g}")
+        if name != REFERENCE:
+            losses.append(f"distill {float(terms.distill):.3g}")
+        self.progress.stage(f"{PHASE_LABEL[name]}: step {state.step}/{planned}, {', '.join(losses)}")
+        self.phase_state(name)["step"] = state.step
         if self.preview is not None and self.preview.due():
-            self.preview.write(state.model, f"{arch} step {state.step}")
+            self.preview.write(state.model, f"{name} step {state.step}")
         if self.user_hook is not None:
-            self.user_hook(arch, state, terms, planned)
+            self.user_hook(name, state, terms, planned)
 
-    def _options(self, arch: str, **extra: Any) -> RunOptions:
+    def _options(self, name: str, **extra: Any) -> RunOptions:
         return RunOptions(
             style=str(self.painting_copy),
             data=self.layout.photos,
-            output=self.layout.checkpoint(arch),
+            output=self.layout.checkpoint(name),
             style_name=self.layout.name,
             style_license=self.state.get("license") or DEFAULT_LICENSE,
-            log_dir=self.layout.logs(arch),
+            log_dir=self.layout.logs(name),
             device=self.request.device,
             sample_every=0,
             progress=False,
             **extra,
         )
 
-    def _phase(self, arch: str) -> Phase:
+    def _phase(self, name: str) -> Phase:
         s = self.settings
-        if arch == "reference":
-            options = self._options(arch, init=self.layout.init, save_every=s.save_every)
-            settings = {"size": s.crop, "batch_size": s.batch, "learning_rate": s.learning_rate}
-            settings["style_size"] = s.style_size
-            decay = s.lr_decay
-        else:
-            teacher = self.layout.checkpoint("reference")
-            cache = self.layout.teacher_cache
-            options = self._options(arch, teacher=teacher, teacher_cache=cache, save_every=s.lite_save_every)
+        painting = {"content_weight": s.content_weight, "style_weight": s.style_weight, "style_size": s.style_size}
+        if name == REFERENCE:
+            options = self._options(name, init=self.layout.init, save_every=s.save_every)
+            settings = {"size": s.crop, "batch_size": s.batch, "learning_rate": s.learning_rate, **painting}
+            return Phase(name, options, settings, s.lr_decay, s.calibration_steps, s.min_steps, s.max_steps)
+        teacher = {"teacher": self.layout.checkpoint(REFERENCE), "teacher_cache": self.layout.teacher_cache}
+        if name == LITE_PIXEL:  # the painting's losses stay 0 (the default with a teacher): no VGG19
+            options = self._options(name, save_every=s.lite_save_every, **teacher)
             settings = {"arch": "lite", "size": s.lite_crop, "batch_size": s.lite_batch}
             settings |= {"learning_rate": s.lite_learning_rate, "style_size": s.style_size}
             settings["temporal_weight"] = s.temporal_weight
-            decay = s.lite_lr_decay
-        calibration = s.calibration_steps if arch == "reference" else s.lite_calibration_steps
-        return Phase(arch, options, settings, decay, calibration, s.min_steps, s.max_steps)
+            return Phase(name, options, settings, s.lite_lr_decay, s.lite_calibration_steps, s.min_steps, s.max_steps)
+        # LITE_STYLE: from the pixel stage's weights; VGG19 steps, so timed and saved like the reference's.
+        # The temporal term keeps its ratio to the pixel term (0.02 at 1 is 24 at 1200).
+        options = self._options(name, init=self.layout.checkpoint(LITE_PIXEL), save_every=s.save_every, **teacher)
+        settings = {"arch": "lite", "size": s.lite_crop, "batch_size": s.lite_style_batch}
+        settings |= {"learning_rate": s.lite_style_learning_rate, **painting}
+        settings |= {"distill_pixel_weight": s.lite_style_pixel_weight}
+        settings["temporal_weight"] = s.temporal_weight * s.lite_style_pixel_weight
+        return Phase(name, options, settings, s.lite_lr_decay, s.calibration_steps, s.min_steps, s.max_steps)
 
-    def train(self, arch: str, deadline: float) -> None:
-        phase = self.phase_state(arch)
+    def train(self, name: str, deadline: float) -> None:
+        phase = self.phase_state(name)
         if phase["done"]:
             return
-        self.progress.stage("fine-tuning the reference network" if arch == "reference" else "painting teacher targets")
-        runner = PhaseRunner(self._phase(arch), self.clock, step=self.checkpoint_step(arch), on_step=self._hook)
+        self.progress.stage("painting teacher targets" if name == LITE_PIXEL else PHASE_LABEL[name])
+        runner = PhaseRunner(self._phase(name), self.clock, step=self.checkpoint_step(name), on_step=self._hook)
         runner.run(deadline)
         phase.update(step=runner.step, done=True)
         if self.preview is not None:
-            self.preview.write(self._final_model(arch), f"{arch} step {runner.step}")
+            self.preview.write(self._final_model(name), f"{name} step {runner.step}")
         self.save()
 
-    def _final_model(self, arch: str) -> Any:
+    def _final_model(self, name: str) -> Any:
         from stylecam.train.loop.checkpoint import load_model
 
-        return load_model(self.layout.checkpoint(arch))[0]
+        return load_model(self.layout.checkpoint(name))[0]
 
-    def publish(self, arch: str, *, complete: bool) -> None:
-        """Export ``arch`` and rewrite the catalog and card (skipped when that step is already out)."""
-        step = self.checkpoint_step(arch)
-        if step == 0 or self.state.setdefault("exported", {}).get(arch) == step:
+    def publish(self, name: str, *, complete: bool) -> None:
+        """Export the checkpoint of the training ``name`` as its network and rewrite the catalog and card
+        (skipped when that step is already out)."""
+        step = self.checkpoint_step(name)
+        if step == 0 or self.state.setdefault("exported", {}).get(name) == step:
             return
+        arch = PHASE_ARCH[name]
         self.progress.stage(f"exporting the {arch} network (parity gate)")
         started = time.monotonic()
         variant = export_variant(
-            self.layout, arch, style_license=self.state.get("license") or DEFAULT_LICENSE, complete=complete
+            self.layout,
+            arch,
+            checkpoint=self.layout.checkpoint(name),
+            style_license=self.state.get("license") or DEFAULT_LICENSE,
+            complete=complete,
         )
-        self.state["exported"][arch] = step
+        if name == LITE_STYLE:
+            variant["pixel_steps"] = self.checkpoint_step(LITE_PIXEL)
+        self.state["exported"][name] = step
         self.state.setdefault("export_seconds", {})[arch] = round(time.monotonic() - started, 1)
         entry = read_entry(self.layout)
         entry["variants"] = {**(entry.get("variants") or {}), arch: variant}
@@ -248,19 +283,28 @@ class _Job:
         }
         write_entry(self.layout, entry)
 
-    def lite_deadline(self) -> float:
-        """The budget less the lite export (about half the reference's) and the finish."""
+    def lite_deadlines(self) -> tuple[float, float]:
+        """When the pixel stage and the lite network end: the budget less the lite export (about half the
+        reference's) and the finish; the pixel stage has ``lite_pixel_share`` of the time from the lite
+        network's start (recorded, so that a resumed job keeps the split)."""
         reference_export = float((self.state.get("export_seconds") or {}).get("reference", 60.0))
-        return self.budget - 0.5 * reference_export - FINISH_SECONDS
+        end = self.budget - 0.5 * reference_export - FINISH_SECONDS
+        if "lite_started" not in self.state:
+            self.state["lite_started"] = round(self.clock.now(), 1)
+            self.save()
+        start = float(self.state["lite_started"])
+        return start + self.settings.lite_pixel_share * max(0.0, end - start), end
 
     def run(self) -> LearnResult:
         self.select()
         self.photos()
         self.preview = self._make_preview()
-        self.train("reference", self.settings.reference_share * self.budget)
-        self.publish("reference", complete=True)
-        self.train("lite", self.lite_deadline())
-        self.publish("lite", complete=True)
+        self.train(REFERENCE, self.settings.reference_share * self.budget)
+        self.publish(REFERENCE, complete=True)
+        pixel_end, lite_end = self.lite_deadlines()
+        self.train(LITE_PIXEL, pixel_end)
+        self.train(LITE_STYLE, lite_end)
+        self.publish(self.lite_phase(), complete=True)
         self.progress.stage("writing the model card")
         entry = read_entry(self.layout)
         self.state["spent"] = round(self.clock.now(), 1)
@@ -288,11 +332,12 @@ class _Job:
         self.progress.close(done=False)
         again = resume_command(self.request, self.layout.name)
         try:
-            for arch in ("reference", "lite"):
-                step = self.checkpoint_step(arch)
-                if step > 0 and (self.state.get("exported") or {}).get(arch) != step:
+            for name, last in ((REFERENCE, REFERENCE), (self.lite_phase(), LITE_STYLE)):
+                step = self.checkpoint_step(name)
+                if step > 0 and (self.state.get("exported") or {}).get(name) != step:
+                    arch = PHASE_ARCH[name]
                     log.warning("stopping: exporting the %s network as it is now (Ctrl-C again to skip)", arch)
-                    self.publish(arch, complete=bool(self.phase_state(arch)["done"]))
+                    self.publish(name, complete=bool(self.phase_state(last)["done"]))
         except KeyboardInterrupt:
             self.save()
             return Stopped(f"stopped; the last network was not exported; continue with: {again}", None)
@@ -339,6 +384,18 @@ def _new_state(request: LearnRequest, painting: Painting, name: str, minutes: fl
     }
 
 
+def _upgrade(state: dict[str, Any], layout: Layout) -> None:
+    """A job saved before the lite network learned in two stages has one ``lite`` training: it is trained
+    again in the new stages (its exported lite network stays usable until then)."""
+    if "lite" not in (state.get("phases") or {}):
+        return
+    log.warning("this job was started by an earlier stylecam: its lite network is distilled again, in two stages")
+    del state["phases"]["lite"]
+    (state.get("exported") or {}).pop("lite", None)
+    layout.checkpoint("lite").unlink(missing_ok=True)
+    shutil.rmtree(layout.logs("lite"), ignore_errors=True)
+
+
 def _check_resumable(state: dict[str, Any], request: LearnRequest, layout: Layout) -> LearnRequest:
     """The request with the unfinished job's quality and data; UsageError when the user asked for others."""
     for field, flag in (("quality", "--quality"), ("data", "--data")):
@@ -359,7 +416,8 @@ def learn(
     on_step: StepHook | None = None,
 ) -> LearnResult:
     """Learn ``request.painting`` (see the module doc). ``settings`` overrides the quality preset (tests);
-    ``on_step(arch, state, terms, planned_steps)`` is called after every training step.
+    ``on_step(phase, state, terms, planned_steps)`` is called after every training step (``phase``:
+    ``reference``, ``lite-pixel`` or ``lite-style``).
 
     Raises:
         InputError, UsageError, OutputError: a check failed (nothing was created).
@@ -385,6 +443,7 @@ def learn(
     made_root = not root.exists()
     layout.work.mkdir(parents=True, exist_ok=True)
     state = saved or _new_state(request, painting, name, minutes)
+    _upgrade(state, layout)
     state.update(minutes=minutes, sessions=int(state.get("sessions", 0)) + 1)
     if request.license is not None:
         state["license"] = request.license

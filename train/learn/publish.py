@@ -34,6 +34,11 @@ log = logging.getLogger(__name__)
 Image = npt.NDArray[np.uint8]
 THUMB_HEIGHT = 144
 ARCH_ORDER = ("reference", "lite")
+# What the card shows of a network's training config.
+CONFIG_KEYS = (
+    "size", "batch_size", "learning_rate", "style_size", "lr_decay", "content_weight", "style_weight",
+    "distill_pixel_weight", "temporal_weight",
+)  # fmt: skip
 
 
 def _gate(report: Any) -> dict[str, Any]:
@@ -41,11 +46,13 @@ def _gate(report: Any) -> dict[str, Any]:
     return {"passed": report.passed, "min_psnr_db": low, "providers": list(report.providers)}
 
 
-def export_variant(layout: Layout, arch: str, *, style_license: str, complete: bool) -> dict[str, Any]:
-    """Export the ``arch`` checkpoint through the parity gate into the style's folder; returns its catalog entry."""
+def export_variant(
+    layout: Layout, arch: str, *, checkpoint: Path, style_license: str, complete: bool
+) -> dict[str, Any]:
+    """Export ``checkpoint`` as the ``arch`` network through the parity gate into the style's folder; returns
+    its catalog entry."""
     from stylecam.export.onnx import export_checkpoint
 
-    checkpoint = layout.checkpoint(arch)
     data = load_checkpoint(checkpoint)
     scratch = layout.work / "export"
     scratch.mkdir(parents=True, exist_ok=True)
@@ -67,7 +74,7 @@ def export_variant(layout: Layout, arch: str, *, style_license: str, complete: b
         "step": int(data.get("step") or 0),
         "images_seen": int(data.get("images_seen") or 0),
         "complete": complete,
-        "config": {key: config.get(key) for key in ("size", "batch_size", "learning_rate", "style_size", "lr_decay")},
+        "config": {key: config.get(key) for key in CONFIG_KEYS},
         "losses": {key: round(float(value), 3) for key, value in (data.get("losses") or {}).items()},
         "distilled": bool(config.get("teacher_sha256")),
     }

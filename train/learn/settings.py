@@ -33,25 +33,41 @@ class LearnSettings:
     select_size: int  # long side at which the paintings are compared to pick the starting style
     reference_share: float  # fraction of the budget at which the reference training ends
     calibration_steps: int  # a short first chunk measures the speed of this machine
-    min_steps: int  # each network trains at least this many steps, whatever the budget
-    max_steps: int | None = None  # a cap per network (tests); None: the budget decides
+    min_steps: int  # each training (each stage of the lite network too) runs at least this many steps
+    max_steps: int | None = None  # a cap per training (tests); None: the budget decides
     preview_seconds: float = 60.0  # how often the preview image is refreshed
     # Checkpoints every N steps: where a chunk that runs out of time can stop (and a hard kill resumes).
     save_every: int = 5
     lite_save_every: int = 25
     lite_calibration_steps: int = 20  # lite steps are cheap and noisy to time: calibrate on more of them
+    # The painting's losses (VGG19 content and Gram style), in the reference training and in the lite
+    # network's second stage alike (TrainConfig's defaults).
+    content_weight: float = 1.0
+    style_weight: float = 3e5
+    # The lite network learns in two stages (issue 15: pixel distillation alone averages the brush
+    # texture away, style loss +366 % vs its teacher): first L1 to the teacher's cached outputs
+    # (cheap), then, from that checkpoint, the painting's losses plus the pixel term (VGG19 again,
+    # ~1 s a step on a 2-core CPU). The first stage gets this share of the lite network's time.
+    lite_pixel_share: float = 0.35
+    lite_style_batch: int = 4
+    lite_style_learning_rate: float = 5e-4
+    lite_style_pixel_weight: float = 1200.0  # how closely the second stage follows the teacher
 
     def __post_init__(self) -> None:
         if self.minutes <= 0:
             raise UsageError(f"--minutes must be positive, got {self.minutes:g}")
         if not 0 < self.reference_share < 1:
             raise UsageError(f"reference_share must be between 0 and 1, got {self.reference_share}")
+        if not 0 < self.lite_pixel_share < 1:
+            raise UsageError(f"lite_pixel_share must be between 0 and 1, got {self.lite_pixel_share}")
 
 
 QUALITIES: dict[str, LearnSettings] = {
     # Sized for a 2-core laptop CPU: the reference network's steps (VGG19 forward and backward) cost
     # seconds each, so crops are small and batches of 2; the learning rates are those of a short
-    # fine-tune with a decay at the end. The lite network learns from cached teacher outputs.
+    # fine-tune with a decay at the end. The lite network learns from cached teacher outputs, then
+    # from the painting's losses plus those outputs (the lite_style_* fields: batch 4, Adam 5e-4,
+    # pixel weight 1200, as the shipped lite starry_night).
     "draft": LearnSettings(
         minutes=5, crop=96, batch=2, style_size=256, learning_rate=2e-3, lr_decay=0.3, lite_crop=128,
         lite_batch=8, lite_learning_rate=2e-3, lite_lr_decay=0.3, temporal_weight=0.0, photos=16, photo_side=320,
@@ -73,7 +89,7 @@ QUALITIES: dict[str, LearnSettings] = {
         minutes=2, crop=32, batch=2, style_size=64, learning_rate=1e-3, lr_decay=0.0, lite_crop=32, lite_batch=2,
         lite_learning_rate=1e-3, lite_lr_decay=0.0, temporal_weight=0.0, photos=6, photo_side=64, select_size=48,
         reference_share=0.5, calibration_steps=1, min_steps=2, max_steps=3, preview_seconds=0, save_every=0,
-        lite_save_every=0, lite_calibration_steps=1,
+        lite_save_every=0, lite_calibration_steps=1, lite_style_batch=2,
     ),
 }  # fmt: skip
 QUALITY_CHOICES = ("draft", "good", "best")

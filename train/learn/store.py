@@ -62,15 +62,16 @@ class Layout:
     def init(self) -> Path:
         return self.work / "init.pt"
 
-    def checkpoint(self, arch: str) -> Path:
-        return self.work / f"{arch}.pt"
+    def checkpoint(self, phase: str) -> Path:
+        """The checkpoint of one training (``reference``, ``lite-pixel``, ``lite-style``)."""
+        return self.work / f"{phase}.pt"
 
     @property
     def teacher_cache(self) -> Path:
         return self.work / "teacher"
 
-    def logs(self, arch: str) -> Path:
-        return self.work / f"logs_{arch}"
+    def logs(self, phase: str) -> Path:
+        return self.work / f"logs_{phase}"
 
     def model_file(self, arch: str) -> str:
         """``NAME.onnx`` for the reference network, ``NAME.lite.onnx`` for the lite one (as bundled)."""

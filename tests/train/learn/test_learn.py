@@ -1,8 +1,10 @@
-"""``stylecam learn`` end to end at tiny sizes on the CPU: interrupted twice, resumed, then used by name.
+"""``stylecam learn`` end to end at tiny sizes on the CPU: interrupted in each of its three trainings,
+resumed, then used by name.
 
 The same code path as a real job (closest bundled style, the bundled CC0 photos and demo clip,
-both trainings in chunks, both exports through the parity gate, card, thumbnail, preview), with
-crops of 32 px and a few steps. Ctrl-C is a real SIGINT, sent from the step hook.
+the reference training and the lite network's two stages in chunks, both exports through the
+parity gate, card, thumbnail, preview), with crops of 32 px and a few steps. Ctrl-C is a real
+SIGINT, sent from the step hook.
 """
 
 from __future__ import annotations
@@ -31,9 +33,9 @@ def _catalog(folder: Path) -> dict[str, Any]:
     return json.loads((folder / "catalog.json").read_text())["models"][folder.name]
 
 
-def _interrupt_at(arch: str, step: int) -> Any:
+def _interrupt_at(name: str, step: int) -> Any:
     def hook(phase: str, state: Any, terms: Any, planned: int) -> None:
-        if phase == arch and state.step == step:
+        if phase == name and state.step == step:
             os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C: the trainer finishes this step and saves
 
     return hook
@@ -44,6 +46,7 @@ def test_learn_interrupted_resumed_and_used_by_name(
 ) -> None:
     from stylecam.train.learn.job import Stopped, learn
     from stylecam.train.learn.settings import LearnRequest
+    from stylecam.train.loop.checkpoint import load_checkpoint
 
     tiny = replace(
         learn_settings.QUALITIES["tiny"], calibration_steps=2, lite_calibration_steps=2, min_steps=3, max_steps=3
@@ -64,20 +67,45 @@ def test_learn_interrupted_resumed_and_used_by_name(
     assert entry["learned"]["complete"] is False and (folder / ".learn" / "state.json").is_file()
     assert resolve_model("swirl", gpu=False) == folder / "swirl.onnx"
 
-    # 2. Again: it continues (no --overwrite needed), and Ctrl-C during the distillation keeps both.
+    # 2. Again: it continues (no --overwrite needed), and Ctrl-C during the pixel distillation keeps both.
     steps: list[tuple[str, int]] = []
 
-    def record_then_stop(arch: str, state: Any, terms: Any, planned: int) -> None:
-        steps.append((arch, state.step))
-        _interrupt_at("lite", 1)(arch, state, terms, planned)
+    def record_then_stop(name: str, step: int) -> Any:
+        def hook(phase: str, state: Any, terms: Any, planned: int) -> None:
+            steps.append((phase, state.step))
+            _interrupt_at(name, step)(phase, state, terms, planned)
+
+        return hook
 
     with pytest.raises(Stopped, match=r"reference at step 3, lite at step 1"):
-        learn(request, on_step=record_then_stop)
+        learn(request, on_step=record_then_stop("lite-pixel", 1))
     assert steps[0] == ("reference", 2) and ("reference", 3) in steps  # resumed at step 1, not from the start
+    assert steps[-1] == ("lite-pixel", 1)
     assert resolve_model("swirl", gpu=False) == folder / "swirl.lite.onnx"  # CPU: the lite network, as bundled
     assert resolve_model("swirl", gpu=True) == folder / "swirl.onnx"
+    assert _catalog(folder)["variants"]["lite"]["config"]["style_weight"] == 0  # the pixel stage's network
 
-    # 3. The command again (the saved quality is kept): it finishes the lite network and cleans up.
+    # 3. Across the boundary of the lite network's stages: the pixel stage resumes and ends, the second
+    # stage starts from its checkpoint with the painting's losses; Ctrl-C there keeps that network.
+    steps.clear()
+    with pytest.raises(Stopped, match=r"reference at step 3, lite at step 1"):
+        learn(request, on_step=record_then_stop("lite-style", 1))
+    assert steps == [("lite-pixel", 2), ("lite-pixel", 3), ("lite-style", 1)]
+    work = folder / ".learn"
+    first, second = (load_checkpoint(work / f"{name}.pt") for name in ("lite-pixel", "lite-style"))
+    config = second["train_config"]
+    assert Path(second["init"]["checkpoint"]) == work / "lite-pixel.pt"
+    assert config["arch"] == "lite" and config["teacher_sha256"] == first["train_config"]["teacher_sha256"]
+    assert first["train_config"]["style_weight"] == 0 and first["train_config"]["content_weight"] == 0
+    assert config["style_weight"] == 3e5 and config["content_weight"] == 1.0 and config["distill_pixel_weight"] == 1200
+    assert config["style_size"] == tiny.style_size and config["batch_size"] == tiny.lite_style_batch
+    state = json.loads((work / "state.json").read_text())
+    assert state["phases"]["lite-pixel"] == {"step": 3, "done": True}
+    assert state["phases"]["lite-style"] == {"step": 1, "done": False}
+    lite = _catalog(folder)["variants"]["lite"]
+    assert lite["config"]["style_weight"] == 3e5 and lite["pixel_steps"] == 3 and lite["complete"] is False
+
+    # 4. The command again (the saved quality is kept): it finishes the lite network and cleans up.
     assert main(["learn", str(painting), "-q"]) == 0
     out = capsys.readouterr().out
     assert "learned 'swirl'" in out and "stylecam --model swirl --source 0" in out
@@ -93,8 +121,9 @@ def test_learn_interrupted_resumed_and_used_by_name(
     ]  # fmt: skip
     card = (folder / "swirl.md").read_text()
     assert entry["variants"]["lite"]["sha256"] in card and entry["learned"]["start"]["name"] in card
+    assert "3 steps of L1 to its cached outputs (pixel stage)" in card and "(painting-losses stage)" in card
 
-    # 4. Its name works where a bundled name does: stylecam image, stylecam styles.
+    # 5. Its name works where a bundled name does: stylecam image, stylecam styles.
     photo = tmp_path / "photo.png"
     cv2.imwrite(str(photo), make_photo(60, 90))
     assert main(["image", str(photo), "--model", "swirl", "-o", str(tmp_path / "painted.png"), "-q"]) == 0
@@ -103,6 +132,6 @@ def test_learn_interrupted_resumed_and_used_by_name(
     assert main(["styles"]) == 0
     assert "your styles" in capsys.readouterr().out
 
-    # 5. A finished style is not replaced by accident.
+    # 6. A finished style is not replaced by accident.
     assert main(["learn", str(painting), "-q"]) == 4
     assert "already exists" in capsys.readouterr().err
