@@ -78,6 +78,7 @@ def _variant(arch: str, variant: dict[str, Any]) -> list[str]:
         f"* {how}: {variant.get('step', '?')} steps x batch {config.get('batch_size', '?')} crops of "
         f"{config.get('size', '?')} px ({variant.get('images_seen', '?')} crops), Adam lr "
         f"{config.get('learning_rate', '?')}" + ("" if variant.get("complete") else " (stopped early)"),
+        *([f"* started {variant['start']}"] if variant.get("start") else []),
         f"* last training losses: {_losses(variant.get('losses') or {})}",
         f"* parity gate {'passed' if gate.get('passed') else 'FAILED'} on "
         f"{', '.join(gate.get('providers') or ['?'])}: lowest PSNR {checks or '?'} "

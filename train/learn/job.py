@@ -8,7 +8,8 @@ Stages, each recorded in the job's state so that running the same job again cont
 4. fine-tune the reference network on the painting until ``reference_share`` of the budget;
 5. export it (parity gate), write the catalog, card and thumbnail: from here ``--model NAME`` works;
 6. distil the lite network from it until the budget, less the final export, in two stages:
-   ``lite-pixel`` (L1 to the cached teacher outputs: cheap steps) for ``lite_pixel_share`` of that
+   ``lite-pixel`` (L1 to the cached teacher outputs: cheap steps; from the starting style's bundled
+   lite network when it ships one, rebuilt as in 2, else from scratch) for ``lite_pixel_share`` of that
    time, then ``lite-style`` (``--init`` from it: the painting's content and style losses plus the
    pixel term, VGG19 steps). Pixel distillation alone averages the brush texture away (issue 15:
    style loss +366 % vs the teacher); the second stage brings it back;
@@ -31,8 +32,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from stylecam.errors import OutputError, UsageError
-from stylecam.runtime.inference.models import user_models_dir
+from stylecam.errors import ModelLoadError, OutputError, UsageError
+from stylecam.runtime.inference.models import bundled_models, find_bundled, user_models_dir
 from stylecam.train.config import RunOptions
 from stylecam.train.learn.budget import Clock, Phase, PhaseRunner, StepHook
 from stylecam.train.learn.nearest import nearest_style, write_init_checkpoint
@@ -51,10 +52,12 @@ from stylecam.train.learn.store import (
     write_state,
 )
 from stylecam.train.loop.checkpoint import load_checkpoint
+from stylecam.train.networks.model import get_config
 
 log = logging.getLogger(__name__)
 
 FINISH_SECONDS = 10.0  # card, thumbnail and clean-up after the last export
+CALIBRATION_PHOTOS = 16  # crops that measure the batch-norm statistics of a bundled lite network (one pass)
 DEFAULT_LICENSE = "not recorded (the user's own painting)"
 
 # The trainings of a job, in order, each with its checkpoint and its entry in the state's "phases";
@@ -159,6 +162,54 @@ class _Job:
         self.state["photos"] = {"count": made.count, "description": made.description}
         self.save()
 
+    def lite_start(self) -> None:
+        """Before the pixel stage's first step: the starting style's bundled lite network becomes its ``--init``
+        (rebuilt from the .onnx as the reference's in :meth:`select`), when the style ships one of the
+        architecture ``--arch lite`` builds; else the lite network learns from scratch. Recorded in the state
+        (``lite_start``) for the card. A resumed stage continues its own checkpoint instead."""
+        if self.checkpoint_step(LITE_PIXEL) > 0:  # resumed: the stage started before (from scratch before this was)
+            self.state.setdefault("lite_start", {"from": "scratch", "reason": "started by an earlier stylecam"})
+            return
+        self.layout.lite_init.unlink(missing_ok=True)
+        name = (self.state.get("start") or {}).get("name") or ""
+        bundled = find_bundled(name, bundled_models()) if name else None
+        variant = bundled.variant("lite") if bundled is not None else None
+        start: dict[str, Any] = {"from": "scratch", "reason": f"the bundled {name or '?'} ships no lite network"}
+        if variant is not None and variant.path.is_file():
+            self.progress.stage(f"rebuilding the bundled {name} lite network")
+            try:
+                write_init_checkpoint(
+                    variant.path,
+                    self.layout.lite_init,
+                    style=name,
+                    expect=get_config("lite"),
+                    images=self._calibration_crops(),
+                )
+                start = {"from": "bundled", "name": name, "file": variant.path.name}
+            except (ModelLoadError, UsageError, ValueError, RuntimeError) as exc:
+                log.warning(
+                    "the bundled %s lite network cannot start the lite network (%s): it learns from scratch", name, exc
+                )
+                self.layout.lite_init.unlink(missing_ok=True)
+                start = {"from": "scratch", "reason": f"the bundled {name} lite network did not load: {exc}"[:300]}
+        log.info("the lite network starts %s", lite_start_text(start))
+        self.state["lite_start"] = start
+        self.save()
+
+    def _calibration_crops(self) -> Any:
+        """A few training photos as the lite network sees them (crops of ``lite_crop``), float RGB 0..255."""
+        import numpy as np
+
+        from stylecam.train.data import decode, list_images, random_crop
+        from stylecam.train.losses.perceptual import to_tensor
+
+        rng = np.random.default_rng(0)
+        files = list_images(self.layout.photos)[:CALIBRATION_PHOTOS]
+        photos = [image for image in map(decode, files) if image is not None]
+        if not photos:
+            return None
+        return to_tensor([random_crop(image, self.settings.lite_crop, rng) for image in photos])
+
     def _make_preview(self) -> Preview:
         from stylecam.train.data import decode, list_images
 
@@ -203,7 +254,8 @@ class _Job:
             return Phase(name, options, settings, s.lr_decay, s.calibration_steps, s.min_steps, s.max_steps)
         teacher = {"teacher": self.layout.checkpoint(REFERENCE), "teacher_cache": self.layout.teacher_cache}
         if name == LITE_PIXEL:  # the painting's losses stay 0 (the default with a teacher): no VGG19
-            options = self._options(name, save_every=s.lite_save_every, **teacher)
+            init = self.layout.lite_init if (self.state.get("lite_start") or {}).get("from") == "bundled" else None
+            options = self._options(name, init=init, save_every=s.lite_save_every, **teacher)
             settings = {"arch": "lite", "size": s.lite_crop, "batch_size": s.lite_batch}
             settings |= {"learning_rate": s.lite_learning_rate, "style_size": s.style_size}
             settings["temporal_weight"] = s.temporal_weight
@@ -221,6 +273,8 @@ class _Job:
         phase = self.phase_state(name)
         if phase["done"]:
             return
+        if name == LITE_PIXEL:
+            self.lite_start()
         self.progress.stage("painting teacher targets" if name == LITE_PIXEL else PHASE_LABEL[name])
         runner = PhaseRunner(self._phase(name), self.clock, step=self.checkpoint_step(name), on_step=self._hook)
         runner.run(deadline)
@@ -252,6 +306,8 @@ class _Job:
         )
         if name == LITE_STYLE:
             variant["pixel_steps"] = self.checkpoint_step(LITE_PIXEL)
+        if arch == "lite":
+            variant["start"] = lite_start_text(self.state.get("lite_start") or {})
         self.state["exported"][name] = step
         self.state.setdefault("export_seconds", {})[arch] = round(time.monotonic() - started, 1)
         entry = read_entry(self.layout)
@@ -351,6 +407,13 @@ class _Job:
             f"{self.layout.folder}; continue with: {again}",
             self.result(complete=False),
         )
+
+
+def lite_start_text(start: dict[str, Any]) -> str:
+    """Where the lite network started: ``from the bundled starry_night lite network`` or ``from scratch``."""
+    if start.get("from") == "bundled":
+        return f"from the bundled {start.get('name', '?')} lite network"
+    return "from scratch"
 
 
 def _device_name() -> str:

@@ -8,7 +8,8 @@ needs far fewer steps than training from scratch (``docs/training.md``: 4x fewer
 
 That network ships only as ``.onnx``; :func:`write_init_checkpoint` rebuilds the torch network
 from the file's initializers (``stylecam.export.rebuild``) and saves it as a checkpoint for
-``--init``.
+``--init``. The same for the style's lite network, when it ships one: the job's lite network
+starts from it.
 """
 
 from __future__ import annotations
@@ -93,15 +94,34 @@ def nearest_style(painting: Image, *, size: int) -> Start:
     return Start(name=best, model=options[best][1], distance=distances[best], distances=distances)
 
 
-def write_init_checkpoint(model: Path, target: Path, *, style: str) -> Path:
-    """Rebuild the torch network of a bundled ``.onnx`` and save it as a checkpoint for ``--init``."""
-    from stylecam.export.rebuild import network_from_onnx
+def write_init_checkpoint(
+    model: Path,
+    target: Path,
+    *,
+    style: str,
+    expect: ModelConfig | None = None,
+    images: torch.Tensor | None = None,
+) -> Path:
+    """Rebuild the torch network of a bundled ``.onnx`` and save it as a checkpoint for ``--init``.
+
+    ``expect``: the network's config must be this one (ModelLoadError otherwise). An exported compact
+    network has its batch norms folded: it is turned back into its training form, with batch-norm
+    statistics measured on ``images`` (a few training photos, float RGB ``(N, 3, H, W)`` 0..255;
+    ``stylecam.export.rebuild.trainable_network``).
+    """
+    from stylecam.export.rebuild import network_from_onnx, trainable_network
     from stylecam.onnxfile import load_onnx_safely, metadata_of
 
     proto = load_onnx_safely(model)
     meta = metadata_of(proto, source=str(model))
+    if expect is not None and meta.model_config and ModelConfig.from_dict(meta.model_config) != expect:
+        raise ModelLoadError(
+            f"{model.name} holds the network {meta.model_config}, not the {expect.arch} network this stylecam "
+            f"trains {expect.to_dict()}"
+        )
     network = network_from_onnx(proto, source=str(model))
     config = ModelConfig.from_dict(meta.model_config)
+    network = trainable_network(network, config, images)
     payload = {
         "model": {key: value.detach().clone() for key, value in network.state_dict().items()},
         "model_config": config.to_dict(),

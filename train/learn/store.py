@@ -62,6 +62,11 @@ class Layout:
     def init(self) -> Path:
         return self.work / "init.pt"
 
+    @property
+    def lite_init(self) -> Path:
+        """The starting style's bundled lite network, rebuilt: the pixel stage's ``--init`` (when it ships one)."""
+        return self.work / "lite-init.pt"
+
     def checkpoint(self, phase: str) -> Path:
         """The checkpoint of one training (``reference``, ``lite-pixel``, ``lite-style``)."""
         return self.work / f"{phase}.pt"
