@@ -134,6 +134,8 @@ def _record(plan: Plan, weights: VGGWeights) -> RunRecord:
         init = {"checkpoint": str(plan.options.init), "style": (plan.init.get("style") or {}).get("name")}
     if plan.teacher is not None:
         teacher = {"path": str(plan.teacher.resolve()), "name": plan.teacher.name, "sha256": plan.config.teacher_sha256}
+        if plan.teacher_cache is not None:  # the folder --teacher-cache named (its outputs sit in a sha256 subfolder)
+            teacher["cache"] = str(plan.teacher_cache.parent.resolve())
     return RunRecord(
         config=plan.config,
         model_config=plan.model_config,

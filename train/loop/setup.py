@@ -134,7 +134,9 @@ def _teacher(
             f"--teacher {teacher} is not the network the resumed run was distilled from "
             f"(sha256 {config.teacher_sha256[:12]}); pass that file"
         )
-    root = options.teacher_cache or output.with_name(f"{output.stem}_teacher")
+    # --resume reuses the cache the run painted (its --teacher-cache), unless told otherwise
+    root = options.teacher_cache or (Path(saved["cache"]) if saved.get("cache") else None)
+    root = root or output.with_name(f"{output.stem}_teacher")
     return teacher, cache_folder(Path(root), config.teacher_sha256)
 
 

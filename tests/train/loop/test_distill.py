@@ -79,6 +79,22 @@ def test_distillation_resumes_with_the_same_teacher_and_refuses_another(
     assert "is not the network the resumed run was distilled from" in capsys.readouterr().err
 
 
+def test_resume_reuses_the_teacher_cache_the_run_named(
+    teacher: Path, photo_dir: Path, painting: Path, tmp_path: Path
+) -> None:
+    """--teacher-cache is remembered: --resume alone does not paint the photos again elsewhere."""
+    out, shared = tmp_path / "student.pt", tmp_path / "shared_cache"
+    settings = {"size": 32, "batch_size": 2, "steps": 2, **FAST}
+    train(_options(photo_dir, painting, out, teacher=teacher, teacher_cache=shared), settings, model_config=TINY)
+    assert torch.load(out, weights_only=True)["teacher"]["cache"] == str(shared.resolve())
+    painted = sorted(shared.rglob("*.png"))
+    stamps = [path.stat().st_mtime_ns for path in painted]
+    train(_options(photo_dir, painting, None, resume=out), {"steps": 3})
+    assert torch.load(out, weights_only=True)["step"] == 3
+    assert not out.with_name("student_teacher").exists()  # not painted again beside the output
+    assert [path.stat().st_mtime_ns for path in painted] == stamps
+
+
 @pytest.mark.parametrize(
     ("flags", "code", "message"),
     [
