@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import signal
 from pathlib import Path
 
 import cv2
@@ -28,6 +29,17 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if "gpu" in item.keywords:
             item.add_marker(skip)
+
+
+def ctrl_c_like_a_terminal() -> None:
+    """``preexec_fn`` for a child that a test interrupts with SIGINT, as Ctrl-C in a terminal would.
+
+    A test run started in the background (``make test &``, nohup, some CI runners) ignores SIGINT,
+    and a child inherits that: Python then installs no KeyboardInterrupt handler and the signal
+    never arrives (seen once: a recording child kept writing for an hour). Foreground shells
+    deliver it, so the child gets the default disposition back.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def make_photo(height: int = 96, width: int = 128, seed: int = 0) -> np.ndarray:

@@ -18,7 +18,7 @@ from stylecam.cli import main
 from stylecam.runtime.inference.stylizer import Stylizer
 from stylecam.runtime.media import encoders, webcam
 from stylecam.runtime.media.synthetic import SyntheticCamera, SyntheticCameraBus
-from tests.conftest import make_photo
+from tests.conftest import ctrl_c_like_a_terminal, make_photo
 from tests.runtime.clips import decode_all, pattern, stream_seconds, write_clip
 
 
@@ -321,7 +321,11 @@ def test_real_ctrl_c_while_recording(tmp_path: Path, invert_model: Path) -> None
     out = tmp_path / "rec.mp4"
     args = ["run", "--model", str(invert_model), "--source", "0", "-o", str(out), "--smooth", "none", "-q"]
     process = subprocess.Popen(
-        [sys.executable, "-c", CAMERA_RUN, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        [sys.executable, "-c", CAMERA_RUN, *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=ctrl_c_like_a_terminal,
     )
     assert process.stdout is not None and process.stdout.readline().strip() == "started"
     deadline = time.monotonic() + 30

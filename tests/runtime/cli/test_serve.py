@@ -16,6 +16,7 @@ import pytest
 
 from stylecam.cli import main
 from stylecam.runtime.serve import config as serve_config
+from tests.conftest import ctrl_c_like_a_terminal
 
 pytest.importorskip("uvicorn", reason="the serve extra is not installed: pip install -e '.[dev]'")
 ROOT = Path(__file__).resolve().parents[3]
@@ -71,6 +72,7 @@ def _start(*args: str) -> tuple[subprocess.Popen[str], str]:
         stderr=subprocess.PIPE,
         text=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        preexec_fn=ctrl_c_like_a_terminal,
     )
     assert process.stdout is not None
     deadline = time.monotonic() + 60
