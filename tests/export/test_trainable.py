@@ -10,31 +10,17 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from torch import nn  # noqa: E402
 
 from stylecam.errors import ModelLoadError  # noqa: E402
 from stylecam.export.rebuild import trainable_network  # noqa: E402
 from stylecam.export.variants import fold_for_export  # noqa: E402
 from stylecam.train.networks.model import build_model, get_config  # noqa: E402
-
-
-def _trained(arch: str) -> nn.Module:
-    """A small network of ``arch`` whose batch norms are far from their init (as after training)."""
-    torch.manual_seed(0)
-    net = build_model(replace(get_config(arch), channels=(8, 16, 32), residual_blocks=1))
-    with torch.no_grad():
-        for module in net.modules():
-            if isinstance(module, nn.BatchNorm2d):
-                module.running_mean.uniform_(-1.0, 1.0)
-                module.running_var.uniform_(0.5, 2.0)
-                module.weight.uniform_(0.5, 1.5)
-                module.bias.uniform_(-0.5, 0.5)
-    return net.eval()
+from tests.export.test_compact_export import tiny_compact  # noqa: E402
 
 
 @pytest.mark.parametrize("arch", ["lite", "fast"])
 def test_a_folded_network_becomes_its_training_form(arch: str) -> None:
-    net = _trained(arch)
+    net = tiny_compact(arch)
     folded = fold_for_export(copy.deepcopy(net))
     photos = torch.rand(4, 3, 32, 40) * 255
     with torch.no_grad():
@@ -60,6 +46,6 @@ def test_a_network_with_nothing_folded_keeps_its_weights() -> None:
 
 
 def test_weights_of_another_network_are_refused() -> None:
-    folded = fold_for_export(_trained("lite"))
+    folded = fold_for_export(tiny_compact("lite"))
     with pytest.raises(ModelLoadError, match=r"does not fit|no weights"):
         trainable_network(folded, get_config("lite"))
