@@ -17,6 +17,7 @@ import sys
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from stylecam import __version__
 from stylecam.errors import StylecamError
@@ -121,13 +122,30 @@ def _split_command(argv: list[str]) -> tuple[str | None, list[str]]:
     return None, argv
 
 
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stderr`` is when a record comes, not the one it was made with.
+
+    A handler that keeps the stream of its creation goes on writing into a replaced stream once
+    the caller put the real one back (tests capturing output, an embedding application), and
+    every later log line then ends in "ValueError: I/O operation on closed file".
+    """
+
+    @property  # type: ignore[override]
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: Any) -> None:  # StreamHandler.__init__ assigns it: ignored
+        pass
+
+
 def _configure_logging(args: argparse.Namespace) -> None:
     level = logging.INFO
     if args.quiet:
         level = logging.WARNING
     if args.verbose or args.debug:
         level = logging.DEBUG
-    logging.basicConfig(level=level, format="stylecam: %(message)s", stream=sys.stderr, force=True)
+    logging.basicConfig(level=level, format="stylecam: %(message)s", handlers=[_StderrHandler()], force=True)
     if not args.debug:
         # Third-party chatter stays out of a normal run.
         for noisy in ("PIL", "matplotlib", "h5py", "tensorboard", "onnxscript", "onnx_ir", "torch.onnx"):

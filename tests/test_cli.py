@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import argparse
+import io
+import logging
 import os
 import signal
 import subprocess
@@ -10,7 +13,7 @@ import time
 
 import pytest
 
-from stylecam import __version__
+from stylecam import __version__, cli
 from stylecam.cli import COMMANDS, main
 from stylecam.errors import ModelLoadError
 
@@ -95,3 +98,13 @@ def test_sigterm_stops_a_command_like_ctrl_c(
     assert main(["run", "--model", "model.onnx"]) == 143
     assert capsys.readouterr().err == "stylecam: error: interrupted (SIGTERM); nothing was left half-written\n"
     assert signal.getsignal(signal.SIGTERM) is before
+
+
+def test_log_lines_go_to_the_current_stderr_not_a_replaced_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    first, second = io.StringIO(), io.StringIO()
+    monkeypatch.setattr(sys, "stderr", first)
+    cli._configure_logging(argparse.Namespace(quiet=False, verbose=False, debug=False))
+    monkeypatch.setattr(sys, "stderr", second)
+    first.close()  # what a finished test's captured stream looks like
+    logging.getLogger("stylecam.test").info("still heard")
+    assert second.getvalue() == "stylecam: still heard\n"

@@ -14,6 +14,10 @@ Socket protocol (one WebSocket per tab):
 * server -> tab, binary: 4-byte big-endian sequence number of the frame answered, then the
   stylized JPEG. Text: ``hello`` (styles, settings, limits) once, ``settings`` after each change,
   ``stats`` every second, ``skipped`` for a frame not stylized (seq, reason), ``error``.
+
+Each tab has a receive loop that never waits for anything but the next message (frames are only
+header-checked there; the worker decodes them), and one sender task, the only one that writes to
+the socket: see :mod:`stylecam.runtime.serve.clients` for why receiving must not wait on sending.
 """
 
 from __future__ import annotations
@@ -28,7 +32,6 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-import anyio
 from starlette.applications import Starlette
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
@@ -36,9 +39,17 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from stylecam.errors import UsageError
-from stylecam.runtime.serve.clients import Client, ClientSettings, Pending, updated_settings
+from stylecam.runtime.serve.clients import (
+    CLOSE_FULL,
+    CLOSE_POLICY,
+    CLOSE_TOO_BIG,
+    Client,
+    ClientSettings,
+    Pending,
+    updated_settings,
+)
 from stylecam.runtime.serve.config import ServeConfig, is_loopback
-from stylecam.runtime.serve.frames import FrameRejected, decode_frame
+from stylecam.runtime.serve.frames import FrameRejected, check_frame
 from stylecam.runtime.serve.worker import InferenceWorker
 
 log = logging.getLogger(__name__)
@@ -47,9 +58,7 @@ ASSETS = {"index.html": "text/html", "app.js": "text/javascript", "style.css": "
 TOKEN_COOKIE = "stylecam_token"
 STATS_INTERVAL_S = 1.0
 MAX_TEXT_BYTES = 4096
-MAX_BAD_FRAMES = 25  # consecutive rejected frames before the tab is disconnected
-# Close codes (RFC 6455): policy violation, message too big, unsupported data, try again later.
-CLOSE_POLICY, CLOSE_TOO_BIG, CLOSE_UNSUPPORTED, CLOSE_FULL = 1008, 1009, 1003, 1013
+CLOSE_WAIT_S = 5.0  # how long a close waits for the notes before it to go out
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' blob: data:; "
     "media-src 'self' blob: mediastream:; style-src 'self'; script-src 'self'; frame-ancestors 'none'",
@@ -169,72 +178,66 @@ def _peer(connection: HTTPConnection) -> str:
 
 
 class _Tab:
-    """One tab's connection: the receive loop, the sender and the stats ticker share its send lock."""
+    """One tab's connection: a receive loop that never waits on sending, one sender, a stats ticker."""
 
     def __init__(self, websocket: WebSocket, state: ServerState, client: Client) -> None:
         self.websocket, self.state, self.client = websocket, state, client
-        self.lock = asyncio.Lock()
-        self.bad_in_a_row = 0
 
-    async def send_json(self, message: dict[str, Any]) -> None:
-        async with self.lock:
-            await self.websocket.send_text(json.dumps(message))
-
-    async def send_results(self) -> None:
+    async def send(self) -> None:
+        """The only writer to the socket: notes, then the newest reply, then the close if one is asked."""
+        client, websocket = self.client, self.websocket
         while True:
-            payload = await self.client.next_result()
-            async with self.lock:
-                await self.websocket.send_bytes(payload)
-            self.client.mark_sent()
+            out = await client.outgoing()
+            for note in out.notes:
+                await websocket.send_text(note)
+            if out.reply is not None:
+                await websocket.send_bytes(out.reply)
+                client.mark_sent()
+            if out.close is not None:
+                code, reason = out.close
+                await websocket.close(code=code, reason=reason)
+                return
 
-    async def send_stats(self) -> None:
+    async def tick_stats(self) -> None:
         pool = self.state.worker.pool
         while True:
             await asyncio.sleep(STATS_INTERVAL_S)
-            await self.send_json({"type": "stats", **self.client.stats(pool.names, pool.failed)})
+            self.client.post({"type": "stats", **self.client.stats(pool.names, pool.failed)})
 
     async def receive(self) -> None:
-        while True:
+        """Read until the tab leaves or is to be closed; nothing here waits on anything else."""
+        client = self.client
+        while not client.closing:
             message = await self.websocket.receive()
             if message["type"] == "websocket.disconnect":
                 return
             if message.get("bytes") is not None:
-                if not await self.on_frame(message["bytes"]):
-                    return
+                self.on_frame(message["bytes"])
             elif message.get("text") is not None:
-                await self.on_text(message["text"])
+                self.on_text(message["text"])
 
-    async def on_frame(self, data: bytes) -> bool:
-        """Take one frame; False when the tab is to be disconnected."""
+    def on_frame(self, data: bytes) -> None:
+        """Take one frame: rate and size limits, the JPEG header, then the worker's slot."""
         client, config = self.client, self.state.config
         client.received += 1
         sequence = client.received
         if not client.limit.allow():
             client.rate_limited += 1
-            await self.send_json({"type": "skipped", "seq": sequence, "reason": f"over {config.max_fps:g} fps"})
-            return True
+            client.skip(sequence, f"over {config.max_fps:g} fps")
+            return
         if len(data) > config.max_frame_bytes:
             client.rejected += 1
             reason = f"frame of {len(data) // 1024} KiB is over the {config.max_frame_bytes // 1024} KiB limit"
-            await self.websocket.close(code=CLOSE_TOO_BIG, reason=reason)
-            return False
+            client.request_close(CLOSE_TOO_BIG, reason)
+            return
         try:
-            image = await anyio.to_thread.run_sync(
-                lambda: decode_frame(data, max_bytes=config.max_frame_bytes, max_pixels=config.max_frame_pixels)
-            )
+            check_frame(data, max_bytes=config.max_frame_bytes, max_pixels=config.max_frame_pixels)
         except FrameRejected as exc:
-            client.rejected += 1
-            self.bad_in_a_row += 1
-            await self.send_json({"type": "skipped", "seq": sequence, "reason": str(exc)})
-            if self.bad_in_a_row >= MAX_BAD_FRAMES:
-                await self.websocket.close(code=CLOSE_UNSUPPORTED, reason=f"{MAX_BAD_FRAMES} bad frames in a row")
-                return False
-            return True
-        self.bad_in_a_row = 0
-        self.state.worker.submit(client, Pending(sequence, image, time.monotonic()))
-        return True
+            client.reject(sequence, str(exc))
+            return
+        self.state.worker.submit(client, Pending(sequence, data, time.monotonic()))
 
-    async def on_text(self, text: str) -> None:
+    def on_text(self, text: str) -> None:
         try:
             if len(text) > MAX_TEXT_BYTES:
                 raise UsageError(f"control message over {MAX_TEXT_BYTES} bytes")
@@ -243,9 +246,9 @@ class _Tab:
                 raise UsageError('expected {"type": "settings", ...}')
             self.client.settings = updated_settings(self.client.settings, message, len(self.state.worker.pool.paths))
         except (ValueError, UsageError) as exc:  # json.JSONDecodeError is a ValueError
-            await self.send_json({"type": "error", "message": str(exc)})
+            self.client.post({"type": "error", "message": str(exc)})
             return
-        await self.send_json({"type": "settings", "settings": asdict(self.client.settings)})
+        self.client.post({"type": "settings", "settings": asdict(self.client.settings)})
 
 
 async def _serve_tab(websocket: WebSocket, state: ServerState) -> None:
@@ -255,27 +258,32 @@ async def _serve_tab(websocket: WebSocket, state: ServerState) -> None:
     tab = _Tab(websocket, state, client)
     log.info("tab %d connected from %s", client.id, _peer(websocket))
     state.worker.add(client)
-    helpers = [asyncio.create_task(tab.send_results()), asyncio.create_task(tab.send_stats())]
+    client.post(
+        {
+            "type": "hello",
+            "client": client.id,
+            "styles": state.worker.pool.names,
+            "settings": asdict(client.settings),
+            "limits": {
+                "max_frame_bytes": config.max_frame_bytes,
+                "max_frame_pixels": config.max_frame_pixels,
+                "max_fps": config.max_fps,
+            },
+        }
+    )
+    sender = asyncio.create_task(tab.send())
+    ticker = asyncio.create_task(tab.tick_stats())
     try:
-        await tab.send_json(
-            {
-                "type": "hello",
-                "client": client.id,
-                "styles": state.worker.pool.names,
-                "settings": asdict(client.settings),
-                "limits": {
-                    "max_frame_bytes": config.max_frame_bytes,
-                    "max_frame_pixels": config.max_frame_pixels,
-                    "max_fps": config.max_fps,
-                },
-            }
-        )
         await tab.receive()
+        if client.closing:  # the server closes the tab: the sender sends what is queued, then the close
+            await asyncio.wait([sender], timeout=CLOSE_WAIT_S)  # a tab that reads nothing is cut after it
     except WebSocketDisconnect:
         pass  # the tab closed or vanished mid-stream: the same clean-up
     finally:
         state.worker.remove(client)
-        for task in helpers:
+        for task in (sender, ticker):
             task.cancel()
-        await asyncio.gather(*helpers, return_exceptions=True)
+        for result in await asyncio.gather(sender, ticker, return_exceptions=True):
+            if isinstance(result, Exception) and not isinstance(result, (WebSocketDisconnect, asyncio.CancelledError)):
+                log.debug("tab %d: sending ended with %r", client.id, result)
         log.info("tab %d left after %d frames", client.id, client.sent)

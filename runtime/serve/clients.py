@@ -1,19 +1,26 @@
 """One browser tab's state: what it asked for, its latest unprocessed frame, its results and counters.
 
-The event loop (receiving, sending) and the inference worker (stylizing) both touch a client; the
-rule is that the worker alone owns the smoother, and the frame slot is handed over under the
-worker's lock. Settings are an immutable snapshot replaced whole, so the worker never sees half an
-update. Results go back to the event loop through ``call_soon_threadsafe`` into a one-result slot:
-a result the browser has not been sent yet is replaced by a newer one (latest-frame semantics on
-the way back too).
+The event loop (receiving, sending) and the inference worker (decoding, stylizing) both touch a
+client; the rule is that the worker alone owns the smoother, and the frame slot is handed over
+under the worker's lock. Settings are an immutable snapshot replaced whole, so the worker never
+sees half an update. Results go back to the event loop through ``call_soon_threadsafe`` into a
+one-result slot: a result the browser has not been sent yet is replaced by a newer one
+(latest-frame semantics on the way back too).
+
+Receiving never waits for sending: everything a tab is to be sent (replies, notes, the close)
+waits in the client's outbox for the tab's one sender task. A tab whose replies back up (a slow
+link, a browser busy elsewhere, a client that holds a lock while it sends) is still read, so it
+cannot stall itself, and the outbox stays bounded: one reply and the newest notes.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import math
 import time
+from collections import deque
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -30,6 +37,10 @@ log = logging.getLogger(__name__)
 Image = npt.NDArray[np.uint8]
 VIEWS = ("stylized", "split")
 MAX_SMOOTH_STRENGTH = 0.9  # the live window's cap: beyond it the picture lags behind the camera
+MAX_NOTES = 64  # text messages waiting for a tab that does not read: the oldest go first
+MAX_BAD_FRAMES = 25  # consecutive rejected frames before the tab is disconnected
+# Close codes (RFC 6455): policy violation, message too big, unsupported data, try again later.
+CLOSE_POLICY, CLOSE_TOO_BIG, CLOSE_UNSUPPORTED, CLOSE_FULL = 1008, 1009, 1003, 1013
 
 
 @dataclass(frozen=True)
@@ -106,11 +117,24 @@ class RateLimit:
 
 @dataclass
 class Pending:
-    """A decoded frame waiting for the worker."""
+    """A frame waiting for the worker: the JPEG as received (its header checked), or a decoded image.
+
+    Decoding is left to the worker, so a frame replaced by a newer one before the worker got to it
+    costs no decoding at all.
+    """
 
     sequence: int
-    image: Image
+    frame: bytes | Image
     received: float
+
+
+@dataclass
+class Outgoing:
+    """What a tab's sender task is to send now, in this order: notes, the newest reply, a close."""
+
+    notes: list[str]
+    reply: bytes | None
+    close: tuple[int, str] | None
 
 
 class Client:
@@ -146,8 +170,13 @@ class Client:
         self.processed = 0
         self.sent = 0
         self.replaced_results = 0  # results replaced before they could be sent
+        self.bad_in_a_row = 0  # rejected frames since the last good one (event loop only)
         self._meter = FPSMeter(window=30)
+        # The outbox (event loop only): filled by receiving, the worker's callbacks and the stats
+        # ticker; emptied by the tab's sender task.
         self._result: bytes | None = None
+        self._notes: deque[str] = deque(maxlen=MAX_NOTES)
+        self._close: tuple[int, str] | None = None
         self._ready = asyncio.Event()
 
     # -- worker side ---------------------------------------------------------------------------
@@ -163,27 +192,64 @@ class Client:
 
     def deliver(self, payload: bytes) -> None:
         """Hand a finished reply to the event loop (from the worker thread); a gone tab is ignored."""
+        self._call_loop(self._put, payload)
+
+    def deliver_rejection(self, sequence: int, reason: str) -> None:
+        """Tell the event loop that a frame could not be decoded (from the worker thread)."""
+        self._call_loop(self.reject, sequence, reason)
+
+    def _call_loop(self, callback: Any, *args: Any) -> None:
         if self.closed:
             return
         try:
-            self.loop.call_soon_threadsafe(self._put, payload)
+            self.loop.call_soon_threadsafe(callback, *args)
         except RuntimeError:  # the loop is closed: the server is shutting down
             self.closed = True
 
     # -- event loop side -----------------------------------------------------------------------
     def _put(self, payload: bytes) -> None:
+        self.bad_in_a_row = 0
         if self._result is not None:
             self.replaced_results += 1
         self._result = payload
         self._ready.set()
 
-    async def next_result(self) -> bytes:
-        """Wait for the newest reply not sent yet."""
-        while self._result is None:
+    def post(self, message: dict[str, Any]) -> None:
+        """Queue a text message for the tab (never waits; past :data:`MAX_NOTES` the oldest go)."""
+        self._notes.append(json.dumps(message))
+        self._ready.set()
+
+    def skip(self, sequence: int, reason: str) -> None:
+        """Tell the tab a frame was not stylized, and why."""
+        self.post({"type": "skipped", "seq": sequence, "reason": reason})
+
+    def reject(self, sequence: int, reason: str) -> None:
+        """A bad frame: counted, the tab told why, and closed after :data:`MAX_BAD_FRAMES` in a row."""
+        self.rejected += 1
+        self.bad_in_a_row += 1
+        self.skip(sequence, reason)
+        if self.bad_in_a_row >= MAX_BAD_FRAMES:
+            self.request_close(CLOSE_UNSUPPORTED, f"{MAX_BAD_FRAMES} bad frames in a row")
+
+    def request_close(self, code: int, reason: str) -> None:
+        """Ask the sender to close the tab once the notes before it are out (the first request wins)."""
+        if self._close is None:
+            self._close = (code, reason)
+        self._ready.set()
+
+    @property
+    def closing(self) -> bool:
+        return self._close is not None
+
+    async def outgoing(self) -> Outgoing:
+        """Wait until there is something to send, then take all of it."""
+        while self._result is None and not self._notes and self._close is None:
             self._ready.clear()
             await self._ready.wait()
-        payload, self._result = self._result, None
-        return payload
+        reply, self._result = self._result, None
+        notes = list(self._notes)
+        self._notes.clear()
+        return Outgoing(notes, reply, self._close)
 
     def mark_sent(self) -> None:
         self.sent += 1

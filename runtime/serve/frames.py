@@ -60,17 +60,28 @@ def jpeg_size(data: bytes) -> tuple[int, int]:
     raise FrameRejected("damaged JPEG: no frame header")
 
 
-def decode_frame(data: bytes, *, max_bytes: int, max_pixels: int) -> Image:
-    """A client's JPEG as an (H, W, 3) BGR frame, after the byte and pixel limits are checked."""
+def check_frame(data: bytes, *, max_bytes: int, max_pixels: int) -> tuple[int, int]:
+    """(width, height) of a client's JPEG if it is within the byte and pixel limits (header only)."""
     if len(data) > max_bytes:
         raise FrameRejected(f"frame of {len(data) // 1024} KiB is over the {max_bytes // 1024} KiB limit")
     width, height = jpeg_size(data)
     if width * height > max_pixels:
         raise FrameRejected(f"frame of {width}x{height} is over the {max_pixels} pixel limit; send smaller frames")
+    return width, height
+
+
+def decode_jpeg(data: bytes, size: tuple[int, int] | None = None) -> Image:
+    """A JPEG as an (H, W, 3) BGR frame of the size its header gives (``size``: already read)."""
+    width, height = size or jpeg_size(data)
     image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
     if image is None or image.shape[:2] != (height, width):
         raise FrameRejected("damaged JPEG: it does not decode")
     return image
+
+
+def decode_frame(data: bytes, *, max_bytes: int, max_pixels: int) -> Image:
+    """A client's JPEG as an (H, W, 3) BGR frame, after the byte and pixel limits are checked."""
+    return decode_jpeg(data, check_frame(data, max_bytes=max_bytes, max_pixels=max_pixels))
 
 
 def encode_reply(sequence: int, image: Image, quality: int) -> bytes:

@@ -19,7 +19,7 @@ from stylecam.runtime.config import LookConfig
 from stylecam.runtime.inference.look import Look
 from stylecam.runtime.live.overlay import split_view
 from stylecam.runtime.serve.clients import Client, Pending
-from stylecam.runtime.serve.frames import encode_reply
+from stylecam.runtime.serve.frames import FrameRejected, decode_jpeg, encode_reply
 from stylecam.runtime.serve.styles import StylePool
 
 log = logging.getLogger(__name__)
@@ -115,8 +115,16 @@ class InferenceWorker:
                 log.warning("client %d: %s", client.id, client.last_error, exc_info=log.isEnabledFor(logging.DEBUG))
 
     def process(self, client: Client, pending: Pending) -> None:
-        """Stylize, adjust, smooth and encode one frame, then hand it to the tab's connection."""
+        """Decode, stylize, adjust, smooth and encode one frame, then hand it to the tab's connection."""
         started = time.perf_counter()
+        if isinstance(pending.frame, bytes):
+            try:
+                image = decode_jpeg(pending.frame)
+            except FrameRejected as exc:  # bad input from the tab, not a failure of the server
+                client.deliver_rejection(pending.sequence, str(exc))
+                return
+        else:
+            image = pending.frame
         settings = client.settings
         style, model = settings.style, self.pool.get(settings.style)
         if model is None:  # still loading (or broken): keep the tab's current style meanwhile
@@ -126,11 +134,11 @@ class InferenceWorker:
         if client.style_used is not None and style != client.style_used:
             smoother.reset()  # never blend two styles
         look = LookConfig(strength=settings.strength, preserve_color=settings.preserve_color)
-        out = Look(model, look)(pending.image)
+        out = Look(model, look)(image)
         if smoother.config.mode != "none":
-            out = smoother(pending.image, out)
+            out = smoother(image, out)
         if settings.view == "split":
-            out = split_view(pending.image, out)
+            out = split_view(image, out)
         payload = encode_reply(pending.sequence, out, self.jpeg_quality)
         client.style_used = style
         client.processed += 1

@@ -92,7 +92,11 @@ def test_settings_switch_style_and_view(start_server: Callable[..., StyleServer]
         deadline = time.monotonic() + 20
         while True:  # the identity style loads in the background; the first replies may still invert
             ws.send(frame)
-            _, image = decode_reply(receive_until(ws, is_reply))
+            answer = receive_until(ws, lambda m: is_reply(m) or of_type("skipped")(m))
+            if not is_reply(answer):  # faster than the rate limit: the frame was skipped
+                time.sleep(0.1)
+                continue
+            _, image = decode_reply(answer)
             right = np.abs(image[:, 90:].astype(int) - sent[:, 90:]).mean()
             if right < 8 or time.monotonic() > deadline:
                 break
@@ -173,13 +177,23 @@ def test_a_frame_over_the_byte_limit_closes_the_tab(start_server: Callable[..., 
     _wait_for(lambda: server.state.stats()["clients"] == [], "the tabs to be forgotten")
 
 
-def test_a_stream_of_garbage_is_disconnected(start_server: Callable[..., StyleServer]) -> None:
+@pytest.mark.parametrize(
+    "garbage",
+    [b"garbage", jpeg(160, 120)[:300]],  # refused at the header (event loop), or when decoded (worker)
+    ids=["not-jpeg", "undecodable"],
+)
+def test_a_stream_of_garbage_is_disconnected(start_server: Callable[..., StyleServer], garbage: bytes) -> None:
     server = start_server(max_fps=120)
     with connect(ws_url(server)) as ws:
         receive_until(ws, of_type("hello"))
-        for _ in range(30):
-            ws.send(b"garbage")
-        assert close_code(ws) == 1003
+        with pytest.raises(ConnectionClosed) as closed:
+            for _ in range(30):  # one at a time: a stale frame is replaced, never decoded nor counted
+                ws.send(garbage)
+                assert "JPEG" in receive_until(ws, of_type("skipped"))["reason"]
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 1003
+        assert "25 bad frames in a row" in closed.value.rcvd.reason
+    _wait_for(lambda: server.state.stats()["clients"] == [], "the tab to be forgotten")
+    assert server.worker.alive and server.state.stats()["failures"] == 0
 
 
 def test_frames_over_the_rate_limit_are_dropped_and_counted(start_server: Callable[..., StyleServer]) -> None:
@@ -324,3 +338,42 @@ def test_default_settings_for_new_tabs(start_server: Callable[..., StyleServer])
     with connect(ws_url(server)) as ws:
         settings = receive_until(ws, of_type("hello"))["settings"]
     assert (settings["strength"], settings["smoothing"]) == (0.5, "ema")
+
+
+def test_a_tab_that_stops_reading_is_still_read_and_the_others_go_on(start_server: Callable[..., StyleServer]) -> None:
+    """Receiving never waits on sending: a tab whose replies back up is still read, so it never stalls.
+
+    A client that holds a lock while it sends and reads only when it can take that lock (the
+    ``websockets`` sync client does; so may a busy browser) deadlocks with a server that stops
+    reading whenever its replies to that client are stuck. Here the tab reads nothing at all (a
+    one-message queue, then nothing) while it streams frames far over the rate limit, which the
+    server answers with "skipped" notes and stylized replies that pile up unread. Against the
+    server before the fix, the tab's sends blocked after 124-1,285 frames (3 runs of 3).
+    """
+    server = start_server(max_fps=30)
+    assert server._socket is not None  # small send buffers (accepted sockets inherit them): stuck at once
+    server._socket.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 8192)
+    frame = jpeg(640, 480, seed=5, quality=95)
+    sock = socket.create_connection(("127.0.0.1", server.port))
+    sent = 0
+    with connect(ws_url(server), sock=sock, max_queue=1, close_timeout=1) as stalled, connect(ws_url(server)) as steady:
+        receive_until(steady, of_type("hello"))
+        stalled_client = max(client["client"] for client in server.state.stats()["clients"]) - 1
+
+        def received() -> int:
+            clients = {client["client"]: client for client in server.state.stats()["clients"]}
+            return clients[stalled_client]["received"]
+
+        stalled.socket.settimeout(3.0)  # a send blocked this long: the server is not reading
+        try:
+            while sent < 2000:
+                stalled.send(frame)
+                sent += 1
+        except (TimeoutError, ConnectionClosed):
+            pass
+        assert sent == 2000, f"the tab's send blocked after {sent} frames: the server stopped reading it"
+        _wait_for(lambda: received() >= sent, f"the server to read all {sent} frames", timeout=10)
+        for number in range(1, 4):  # the other tab is served as usual meanwhile
+            steady.send(jpeg())
+            assert decode_reply(receive_until(steady, is_reply))[0] == number
+    assert server.worker.alive

@@ -74,7 +74,8 @@ def test_a_newer_result_replaces_one_not_sent_yet() -> None:
         client.deliver(b"first")
         client.deliver(b"second")
         await asyncio.sleep(0)  # the worker's call_soon_threadsafe callbacks run
-        return await asyncio.wait_for(client.next_result(), 1), client.replaced_results
+        out = await asyncio.wait_for(client.outgoing(), 1)
+        return out.reply, client.replaced_results
 
     assert asyncio.run(scenario()) == (b"second", 1)
 
