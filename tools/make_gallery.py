@@ -43,15 +43,21 @@ def surname(artist: str) -> str:
     return " ".join(words[-keep:])
 
 
-def styles_grid(models: list, photo: np.ndarray) -> np.ndarray:
-    """The photo, then the photo through each bundled style (reference variant), captioned, COLUMNS wide."""
+def styles_grid(models: list, photo: np.ndarray, folder: Path | None = None) -> np.ndarray:
+    """The photo, then the photo through each bundled style as a CPU runs it by default, COLUMNS wide.
+
+    "By default" is the variant ``stylecam --model NAME`` picks on a machine without a GPU: the
+    lite network where the style ships one, else the reference network.
+    """
     from stylecam.runtime.config import RuntimeConfig
+    from stylecam.runtime.inference.models import resolve_model
     from stylecam.runtime.inference.stylizer import Stylizer
     from stylecam.sheets import grid
 
     tiles, captions = [photo], ["photo (CC0)"]
     for model in models:
-        with Stylizer(model.path, RuntimeConfig(provider="cpu", probe="never")) as stylizer:
+        path = resolve_model(model.name, folder=folder, gpu=False)
+        with Stylizer(path, RuntimeConfig(provider="cpu", probe="never")) as stylizer:
             tiles.append(stylizer(photo))
         captions.append(f"{model.name} ({surname(model.artist)})" if model.artist else model.name)
     rows = [tiles[i : i + COLUMNS] for i in range(0, len(tiles), COLUMNS)]
@@ -123,7 +129,8 @@ def main(argv: list[str] | None = None) -> int:
         print("make_gallery: no bundled models; run tools/package_styles.py first", file=sys.stderr)
         return 1
     args.images.mkdir(parents=True, exist_ok=True)
-    write_jpeg(args.images / "styles_grid.jpg", styles_grid(models, read_image(args.photo).bgr), quality=80)
+    grid = styles_grid(models, read_image(args.photo).bgr, args.models)
+    write_jpeg(args.images / "styles_grid.jpg", grid, quality=80)
     with tempfile.TemporaryDirectory() as scratch:
         video = args.demo_video
         if video is None:
