@@ -284,6 +284,7 @@ async def _serve_tab(websocket: WebSocket, state: ServerState) -> None:
         for task in (sender, ticker):
             task.cancel()
         for result in await asyncio.gather(sender, ticker, return_exceptions=True):
-            if isinstance(result, Exception) and not isinstance(result, (WebSocketDisconnect, asyncio.CancelledError)):
+            # a cancelled task gives a CancelledError, a BaseException: not logged
+            if isinstance(result, Exception) and not isinstance(result, WebSocketDisconnect):
                 log.debug("tab %d: sending ended with %r", client.id, result)
         log.info("tab %d left after %d frames", client.id, client.sent)
