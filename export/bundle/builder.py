@@ -128,6 +128,17 @@ def write_card(dest: Path, painting: Painting, entry: dict[str, Any]) -> Path:
     return target
 
 
+def _refreshed(old: dict[str, Any], checkpoint: Path, data: dict[str, Any], name: str) -> dict[str, Any]:
+    """The training record read again from the checkpoint (what it can tell may have grown, e.g. the
+    earlier runs of its ``--init`` chain); what the old record knew and this reading cannot is kept."""
+    before = old.get("training") or {}
+    record = training_record(checkpoint, data, output_name=f"{name}.pt")
+    for key in ("wall_seconds", "earlier"):
+        if not record.get(key) and before.get(key):
+            record[key] = before[key]
+    return record
+
+
 def package_checkpoint(checkpoint: Path, settings: PackageSettings) -> PackageResult:
     """Package one checkpoint into ``settings.dest`` (see the module doc)."""
     from stylecam.train.loop.checkpoint import load_checkpoint
@@ -144,7 +155,9 @@ def package_checkpoint(checkpoint: Path, settings: PackageSettings) -> PackageRe
     models = read_catalog(dest)
     old = ((models.get(painting.name) or {}).get("variants") or {}).get(arch)
     if _up_to_date(dest, old, digest) and not settings.force:
-        entry = style_entry(painting, models[painting.name]["variants"])  # credits may have been edited
+        variants = dict(models[painting.name]["variants"])
+        variants[arch] = {**variants[arch], "training": _refreshed(old or {}, checkpoint, data, painting.name)}
+        entry = style_entry(painting, variants)  # credits may have been edited
         models[painting.name] = entry
         write_catalog(dest, models)
         write_card(dest, painting, entry)

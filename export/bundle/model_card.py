@@ -78,8 +78,33 @@ def _training(variant: dict[str, Any]) -> list[str]:
         f"sha256 `{style.get('sha256', '')[:16]}...`), the painting at a long side of "
         f"{config.get('style_size') or 2 * int(config.get('size') or 0)} px",
         f"* wall time: {f'{wall:.0f} s ({wall / 60:.1f} min)' if wall else 'not recorded'}",
+        *_earlier(train.get("earlier") or [], wall),
         "",
     ]
+    return lines
+
+
+def _earlier(stages: list[dict[str, Any]], wall: float | None) -> list[str]:
+    """The runs before this one (its ``--init`` chain), oldest first: what the network learnt before."""
+    if not stages:
+        return []
+    lines = [f"* before this run, {len(stages)} earlier run(s), oldest first, each started from the one before:"]
+    walls = [wall]
+    for stage in stages:
+        name = stage.get("checkpoint", "?")
+        if not stage.get("command"):
+            lines.append(f"  * `{name}`: not recorded (the checkpoint was gone or not a stylecam run when packaged)")
+            walls.append(None)
+            continue
+        seconds = stage.get("wall_seconds")
+        walls.append(seconds)
+        took = f"{seconds / 60:.1f} min" if seconds else "wall time not recorded"
+        lines.append(
+            f"  * `{name}`: {stage.get('step', '?')} steps x batch {stage.get('batch_size', '?')} of "
+            f"{stage.get('size', '?')} px, {took}: `{stage['command']}`"
+        )
+    if all(walls):
+        lines.append(f"* wall time of all {len(walls)} runs together: {sum(walls) / 60:.1f} min")  # type: ignore[arg-type]
     return lines
 
 

@@ -3,18 +3,19 @@
 The checkpoint carries the train config, the step, the style image (name, sha256, source), the
 photo folder and the network it started from; TensorBoard's event files beside it (``<stem>_logs``)
 carry wall-clock times. :func:`training_record` turns these into a plain JSON-able dict, and
-:func:`train_command` into the ``stylecam train`` command line that reproduces the schedule.
+:func:`train_command` into the ``stylecam train`` command line that reproduces the schedule; the
+runs behind ``--init`` (see :mod:`stylecam.train.loop.lineage`) come with their own commands.
 """
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 from typing import Any
 
 from stylecam.train.config import TrainConfig
+from stylecam.train.loop.lineage import stages_before, tensorboard_wall_time
 
-log = logging.getLogger(__name__)
+__all__ = ["FLAGS", "earlier_stages", "tensorboard_wall_time", "train_command", "training_record"]
 
 # TrainConfig field -> `stylecam train` flag, for the command in the model card
 FLAGS = {
@@ -88,32 +89,6 @@ def train_command(data: dict[str, Any], *, output: str) -> str:
     return " ".join(words)
 
 
-def tensorboard_wall_time(log_dir: Path, final_step: int) -> float | None:
-    """Seconds of training recorded in the TensorBoard files of ``log_dir`` (None when they do not cover it).
-
-    Each event file is one process (a resume starts another); its span is last minus first event
-    time. The files must reach ``final_step``, or they belong to another run and say nothing.
-    """
-    try:
-        from tensorboard.backend.event_processing.event_file_loader import EventFileLoader
-    except ImportError:
-        return None
-    files = sorted(log_dir.glob("events.out.tfevents.*")) if log_dir.is_dir() else []
-    total, last_step = 0.0, -1
-    for file in files:
-        times, steps = [], []
-        for event in EventFileLoader(str(file)).Load():
-            times.append(event.wall_time)
-            steps.append(event.step)
-        if times:
-            total += max(times) - min(times)
-            last_step = max(last_step, *steps)
-    if last_step != final_step:
-        log.info("%s does not cover step %d (reaches %d): wall time not recorded", log_dir, final_step, last_step)
-        return None
-    return round(total, 1)
-
-
 def training_record(checkpoint: Path, data: dict[str, Any], *, output_name: str) -> dict[str, Any]:
     """A JSON-able summary of the checkpoint's training (config, schedule, style, start, wall time)."""
     config = dict(data.get("train_config") or {})
@@ -137,4 +112,28 @@ def training_record(checkpoint: Path, data: dict[str, Any], *, output_name: str)
         "world_size": int(data.get("world_size") or 1),
         "final_losses": {k: float(v) for k, v in (data.get("losses") or {}).items()},
         "wall_seconds": tensorboard_wall_time(checkpoint.with_name(f"{checkpoint.stem}_logs"), step),
+        "earlier": earlier_stages(data),
     }
+
+
+def earlier_stages(data: dict[str, Any]) -> list[dict[str, Any]]:
+    """The runs behind the checkpoint's ``--init``, oldest first, each as its command and schedule."""
+    stages = []
+    for stage in stages_before(data):
+        name = str(stage.get("checkpoint") or "?")
+        if stage.get("unrecorded") or not stage.get("train_config"):
+            stages.append({"checkpoint": name, "command": None})
+            continue
+        config = stage["train_config"]
+        stages.append(
+            {
+                "checkpoint": name,
+                "command": train_command(stage, output=name),
+                "step": int(stage.get("step") or 0),
+                "batch_size": config.get("batch_size"),
+                "size": config.get("size"),
+                "images_seen": int(stage.get("images_seen") or 0),
+                "wall_seconds": stage.get("wall_seconds"),
+            }
+        )
+    return stages

@@ -22,6 +22,7 @@ from stylecam.train.data import PairedPhotoFolder, PhotoFolder, ResumableSampler
 from stylecam.train.loop import distributed
 from stylecam.train.loop.distill import build_cache
 from stylecam.train.loop.engine import Precision, TrainState
+from stylecam.train.loop.lineage import init_record
 from stylecam.train.loop.resume import RunRecord, restore_rng
 from stylecam.train.loop.setup import Plan
 from stylecam.train.losses.criterion import PerceptualLoss
@@ -129,9 +130,10 @@ def _restore(state: TrainState, plan: Plan) -> None:
 
 def _record(plan: Plan, weights: VGGWeights) -> RunRecord:
     style = plan.style
-    init = teacher = None
-    if plan.init is not None:
-        init = {"checkpoint": str(plan.options.init), "style": (plan.init.get("style") or {}).get("name")}
+    teacher = None
+    init = (plan.resume or {}).get("init")  # a resumed run keeps the start it was given
+    if plan.init is not None:  # the runs behind --init go on the record too (the model card shows them)
+        init = init_record(Path(plan.options.init), plan.init)
     if plan.teacher is not None:
         teacher = {"path": str(plan.teacher.resolve()), "name": plan.teacher.name, "sha256": plan.config.teacher_sha256}
         if plan.teacher_cache is not None:  # the folder --teacher-cache named (its outputs sit in a sha256 subfolder)
