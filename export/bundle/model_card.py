@@ -99,8 +99,10 @@ def _earlier(stages: list[dict[str, Any]], wall: float | None) -> list[str]:
         seconds = stage.get("wall_seconds")
         walls.append(seconds)
         took = f"{seconds / 60:.1f} min" if seconds else "wall time not recorded"
+        step, planned = stage.get("step", "?"), stage.get("planned_steps")
+        steps = f"{step} of {planned} planned steps" if planned and planned != step else f"{step} steps"
         lines.append(
-            f"  * `{name}`: {stage.get('step', '?')} steps x batch {stage.get('batch_size', '?')} of "
+            f"  * `{name}`: {steps} x batch {stage.get('batch_size', '?')} of "
             f"{stage.get('size', '?')} px, {took}: `{stage['command']}`"
         )
     if all(walls):

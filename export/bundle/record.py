@@ -58,8 +58,11 @@ def _flag_value(value: Any) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
-def train_command(data: dict[str, Any], *, output: str) -> str:
-    """The ``stylecam train`` command with every setting that differs from the defaults (paths shortened)."""
+def train_command(data: dict[str, Any], *, output: str, init: str | None = None) -> str:
+    """The ``stylecam train`` command with every setting that differs from the defaults (paths shortened).
+
+    ``init`` names the ``--init`` checkpoint as the reader knows it (default: its file name).
+    """
     config = data.get("train_config") or {}
     defaults = TrainConfig().__dict__
     style = data.get("style") or {}
@@ -76,9 +79,9 @@ def train_command(data: dict[str, Any], *, output: str) -> str:
         if value is None or value == default:
             continue
         words.append(f"{flag} {_flag_value(value)}")
-    init = data.get("init") or {}
-    if init.get("checkpoint"):
-        words.append(f"--init {Path(str(init['checkpoint'])).name}")
+    init_name, init_record = init, data.get("init") or {}
+    if init_record.get("checkpoint"):
+        words.append(f"--init {init_name or Path(str(init_record['checkpoint'])).name}")
     teacher = data.get("teacher") or {}
     if teacher.get("name"):
         words.append(f"--teacher {teacher['name']}")
@@ -95,8 +98,9 @@ def training_record(checkpoint: Path, data: dict[str, Any], *, output_name: str)
     style = data.get("style") or {}
     step = int(data.get("step") or 0)
     init = data.get("init") or {}
+    earlier = earlier_stages(data)
     return {
-        "command": train_command(data, output=output_name),
+        "command": train_command(data, output=output_name, init=earlier[-1]["checkpoint"] if earlier else None),
         "arch": str(data.get("arch") or config.get("arch") or ""),
         "config": config,
         "step": step,
@@ -112,28 +116,33 @@ def training_record(checkpoint: Path, data: dict[str, Any], *, output_name: str)
         "world_size": int(data.get("world_size") or 1),
         "final_losses": {k: float(v) for k, v in (data.get("losses") or {}).items()},
         "wall_seconds": tensorboard_wall_time(checkpoint.with_name(f"{checkpoint.stem}_logs"), step),
-        "earlier": earlier_stages(data),
+        "earlier": earlier,
     }
 
 
 def earlier_stages(data: dict[str, Any]) -> list[dict[str, Any]]:
-    """The runs behind the checkpoint's ``--init``, oldest first, each as its command and schedule."""
-    stages = []
+    """The runs behind the checkpoint's ``--init``, oldest first, each as its command and schedule.
+
+    A run is named by its file and folder (``lite/stage1.pt``): the chain often reuses a file name.
+    """
+    stages, previous = [], None
     for stage in stages_before(data):
-        name = str(stage.get("checkpoint") or "?")
-        if stage.get("unrecorded") or not stage.get("train_config"):
+        name = _short(str(stage.get("checkpoint") or "?"))
+        config = stage.get("train_config")
+        if stage.get("unrecorded") or not config:
             stages.append({"checkpoint": name, "command": None})
-            continue
-        config = stage["train_config"]
-        stages.append(
-            {
-                "checkpoint": name,
-                "command": train_command(stage, output=name),
-                "step": int(stage.get("step") or 0),
-                "batch_size": config.get("batch_size"),
-                "size": config.get("size"),
-                "images_seen": int(stage.get("images_seen") or 0),
-                "wall_seconds": stage.get("wall_seconds"),
-            }
-        )
+        else:
+            stages.append(
+                {
+                    "checkpoint": name,
+                    "command": train_command(stage, output=name, init=previous),
+                    "step": int(stage.get("step") or 0),
+                    "planned_steps": config.get("steps"),
+                    "batch_size": config.get("batch_size"),
+                    "size": config.get("size"),
+                    "images_seen": int(stage.get("images_seen") or 0),
+                    "wall_seconds": stage.get("wall_seconds"),
+                }
+            )
+        previous = name
     return stages

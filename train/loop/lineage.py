@@ -53,7 +53,7 @@ def _stage(path: Path, data: dict[str, Any]) -> dict[str, Any]:
     """One run as a stage: its settings, how far it went and how long it took."""
     stage = {key: data.get(key) for key in STAGE_KEYS}
     init = data.get("init") or {}
-    stage["checkpoint"] = path.name
+    stage["checkpoint"] = str(path)
     stage["init"] = {"checkpoint": init.get("checkpoint"), "style": init.get("style")} if init else None
     stage["wall_seconds"] = tensorboard_wall_time(path.with_name(f"{path.stem}_logs"), int(data.get("step") or 0))
     return stage
@@ -76,12 +76,12 @@ def stages_before(data: dict[str, Any], *, depth: int = MAX_STAGES) -> list[dict
         return list(init["stages"] or [])
     path = Path(str(init["checkpoint"]))
     if depth <= 0:
-        return [{"checkpoint": path.name, "unrecorded": True}]
+        return [{"checkpoint": str(path), "unrecorded": True}]
     try:
         earlier = load_checkpoint(path)
     except (StylecamError, OSError) as exc:
         log.info("the --init checkpoint %s is not readable (%s): its schedule is not recorded", path, exc)
-        return [{"checkpoint": path.name, "unrecorded": True}]
+        return [{"checkpoint": str(path), "unrecorded": True}]
     return [*stages_before(earlier, depth=depth - 1), _stage(path, earlier)][-MAX_STAGES:]
 
 

@@ -149,7 +149,9 @@ def test_card_is_the_catalog_rendered(packaged: Packaged) -> None:
     assert card == render_model_card(PAINTINGS["starry_night"], entry)
     for text in ("Vincent van Gogh", "public domain", "GPU training is still owed", "fp16 vs fp32 onnxruntime"):
         assert text in card
-    assert "--steps 30" in card and "--init starry_night.pt" in card and "clip.mp4" in card
+    assert "--steps 30" in card and "--init models/starry_night.pt" in card and "clip.mp4" in card
+    # the --init checkpoint was not on disk when packaged: the card says its schedule is not recorded
+    assert "`models/starry_night.pt`: not recorded" in card
 
 
 def test_rerun_is_idempotent_and_refuses_foreign_styles(packaged: Packaged, capsys) -> None:

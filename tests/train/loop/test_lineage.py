@@ -52,27 +52,31 @@ def test_each_run_records_the_runs_behind_its_init(chain: list[Path]) -> None:
     data = torch.load(c, weights_only=True)
     stages = data["init"]["stages"]
     assert data["init"]["checkpoint"] == str(b)
-    assert [s["checkpoint"] for s in stages] == ["a.pt", "b.pt"]
+    assert [s["checkpoint"] for s in stages] == [str(a), str(b)]
     assert [s["step"] for s in stages] == [2, 3]
     assert stages[0]["init"] is None and stages[1]["init"]["checkpoint"] == str(a)
     assert stages[1]["train_config"]["steps"] == 3 and stages[1]["style"]["name"] == "painting"
     # the record is in the checkpoint: the earlier files may go
     gone = {**data, "init": {**data["init"], "checkpoint": "/nowhere/b.pt"}}
-    assert [s["checkpoint"] for s in stages_before(gone)] == ["a.pt", "b.pt"]
+    assert [s["checkpoint"] for s in stages_before(gone)] == [str(a), str(b)]
 
 
 def test_model_card_shows_every_earlier_run_with_its_command(chain: list[Path]) -> None:
-    _a, _b, c = chain
+    c = chain[2]
+    folder = c.parent.name  # a run is named by its folder and file: chains reuse file names
     record = training_record(c, torch.load(c, weights_only=True), output_name="c.pt")
     earlier = record["earlier"]
-    assert [s["checkpoint"] for s in earlier] == ["a.pt", "b.pt"]
-    assert "-o a.pt" in earlier[0]["command"] and "--init" not in earlier[0]["command"]
-    assert "-o b.pt" in earlier[1]["command"] and "--init a.pt" in earlier[1]["command"]
+    assert [s["checkpoint"] for s in earlier] == [f"{folder}/a.pt", f"{folder}/b.pt"]
+    assert f"-o {folder}/a.pt" in earlier[0]["command"] and "--init" not in earlier[0]["command"]
+    assert f"-o {folder}/b.pt" in earlier[1]["command"] and f"--init {folder}/a.pt" in earlier[1]["command"]
+    assert record["command"].endswith(f"--init {folder}/b.pt") and "-o c.pt" in record["command"]
     assert "--steps 3" in earlier[1]["command"] and earlier[1]["batch_size"] == 2 and earlier[1]["size"] == 32
     lines = _earlier(earlier, 10.0)
     assert lines[0].startswith("* before this run, 2 earlier run(s)")
-    assert "`a.pt`: 2 steps x batch 2 of 32 px" in lines[1] and "stylecam train" in lines[1]
-    assert "`b.pt`: 3 steps x batch 2 of 32 px" in lines[2]
+    assert f"`{folder}/a.pt`: 2 steps x batch 2 of 32 px" in lines[1] and "stylecam train" in lines[1]
+    assert f"`{folder}/b.pt`: 3 steps x batch 2 of 32 px" in lines[2]
+    stopped = _earlier([{**earlier[0], "step": 1}], None)[1]  # a run stopped early, then built on
+    assert "1 of 2 planned steps" in stopped
 
 
 def test_a_resumed_run_keeps_its_init_record(chain: list[Path], tmp_path: Path, one_thread) -> None:
@@ -81,7 +85,7 @@ def test_a_resumed_run_keeps_its_init_record(chain: list[Path], tmp_path: Path, 
     first = _run(photos, painting, b, 2, init=a)
     resumed = _run(photos, painting, b, 4, resume=b)
     assert resumed["step"] == 4
-    assert resumed["init"] == first["init"] and resumed["init"]["stages"][0]["checkpoint"] == "a.pt"
+    assert resumed["init"] == first["init"] and resumed["init"]["stages"][0]["checkpoint"] == str(a)
 
 
 def test_an_older_checkpoint_without_stages_is_followed_on_disk(chain: list[Path], tmp_path: Path) -> None:
@@ -90,12 +94,14 @@ def test_an_older_checkpoint_without_stages_is_followed_on_disk(chain: list[Path
     copy = tmp_path / "b.pt"
     shutil.copy(b, copy)
     old_style = {**data, "init": {"checkpoint": str(copy), "style": "painting"}}  # as written before stages existed
-    assert [s["checkpoint"] for s in stages_before(old_style)] == ["a.pt", "b.pt"]
+    assert [s["checkpoint"] for s in stages_before(old_style)] == [str(chain[0]), str(copy)]
     copy.unlink()  # the file is gone: the chain ends with a stage that says only its name
-    assert stages_before(old_style) == [{"checkpoint": "b.pt", "unrecorded": True}]
+    assert stages_before(old_style) == [{"checkpoint": str(copy), "unrecorded": True}]
     record = training_record(c, old_style, output_name="c.pt")
-    assert record["earlier"] == [{"checkpoint": "b.pt", "command": None}]
-    assert "`b.pt`: not recorded" in _earlier(record["earlier"], None)[1]
+    label = f"{tmp_path.name}/b.pt"
+    assert record["earlier"] == [{"checkpoint": label, "command": None}]
+    assert record["command"].endswith(f"--init {label}")
+    assert f"`{label}`: not recorded" in _earlier(record["earlier"], None)[1]
 
 
 def test_a_run_from_scratch_has_no_earlier_runs(chain: list[Path]) -> None:
