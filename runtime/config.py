@@ -23,6 +23,7 @@ FLOW_PRESETS = ("ultrafast", "fast", "medium")  # OpenCV's DIS optical flow pres
 # flow) or forward-backward consistency (two flows).
 FLOW_CHECKS = ("one-way", "two-way")
 MAX_FLOW_EVERY = 8
+MAX_TEXTURE_RADIUS = 32  # keep_texture: the window radius, in pixels, of the contrast restore after a blend
 # Measured on a synthetic flickering clip with exact flow (tools/measure_smoothing.py, README).
 DEFAULT_ALPHA = {"none": 1.0, "ema": 0.5, "flow": 0.4}
 MIN_ALPHA = 0.01  # the strongest smoothing: 1% of each new frame
@@ -227,6 +228,7 @@ class SmoothingConfig:
     photometric_tolerance: float = 25.0
     occlusion_tolerance: float = 0.5
     scene_cut_threshold: float = 30.0
+    keep_texture: int = 0
 
     def __post_init__(self) -> None:
         _choice("smoothing mode", self.mode, SMOOTHING_MODES)
@@ -242,6 +244,11 @@ class SmoothingConfig:
         _in_range("occlusion_tolerance", self.occlusion_tolerance, 0.0, 100.0)
         _in_range("photometric_tolerance", self.photometric_tolerance, 1.0, 255.0)
         _in_range("scene_cut_threshold", self.scene_cut_threshold, 1.0, 255.0)
+        if not isinstance(self.keep_texture, int) or not 0 <= self.keep_texture <= MAX_TEXTURE_RADIUS:
+            raise UsageError(
+                f"keep_texture must be a whole number of pixels from 0 (off) to {MAX_TEXTURE_RADIUS}, "
+                f"got {self.keep_texture!r}"
+            )
 
     @property
     def strength(self) -> float:
@@ -256,8 +263,9 @@ _SPEC_KEYS = {
     "check": "flow_check",
     "every": "flow_every",
     "tolerance": "photometric_tolerance",
+    "texture": "keep_texture",
 }
-_SPEC_NUMBERS = ("flow_width", "flow_every", "photometric_tolerance")
+_SPEC_NUMBERS = ("flow_width", "flow_every", "photometric_tolerance", "keep_texture")
 
 
 def parse_smoothing(text: str) -> SmoothingConfig:

@@ -18,6 +18,7 @@ from stylecam.errors import UsageError
 log = logging.getLogger(__name__)
 
 SMOOTHING = ("none", "ema", "flow")
+DEFAULT_TEXTURE_RADIUS = 6  # --keep-texture without a value (docs/benchmarks.md: measured on the research clips)
 PROVIDERS = ("auto", "tensorrt", "cuda", "cpu")
 VIDEO_SUFFIXES_HELP = ".mp4 .mov .mkv .webm .avi"
 # libx264/libx265 presets (runtime.media.encoders.X264_PRESETS; repeated: no media import here)
@@ -120,6 +121,16 @@ def _add_smoothing(group: Any) -> None:
         metavar="A",
         help="advanced: weight of the new frame in the blend, the same as --smooth-strength 1-A",
     )
+    group.add_argument(
+        "--keep-texture",
+        type=int,
+        nargs="?",
+        const=DEFAULT_TEXTURE_RADIUS,
+        default=0,
+        metavar="PX",
+        help="after each blend, bring the brush strokes' local contrast back up to the new frame's "
+        f"(window radius PX, default {DEFAULT_TEXTURE_RADIUS}): more of the style kept, a little less steady",
+    )
 
 
 def add_provider(parser: argparse.ArgumentParser, *, threads: bool = False) -> None:
@@ -189,6 +200,7 @@ def check_numbers(args: argparse.Namespace) -> None:
         "--smooth-strength": ("smooth_strength", 0, 1),
         "--smooth-alpha": ("smooth_alpha", 0.01, 1),
         "--threads": ("threads", 0, 1024),
+        "--keep-texture": ("keep_texture", 0, 32),
     }
     for flag, (name, low, high) in limits.items():
         value = getattr(args, name, None)
@@ -250,7 +262,7 @@ def smoothing_config(args: argparse.Namespace, *, still: bool = False, recommend
     alpha = args.smooth_alpha
     if strength is not None:
         alpha = alpha_for_strength(strength)
-    return SmoothingConfig(mode=args.smooth, alpha=alpha)
+    return SmoothingConfig(mode=args.smooth, alpha=alpha, keep_texture=getattr(args, "keep_texture", 0) or 0)
 
 
 def recommended_smooth_strength(model: Path) -> float | None:

@@ -74,6 +74,31 @@ def ema(
     return cv2.addWeighted(current, float(alpha), previous, 1.0 - float(alpha), 0.0, dtype=depth)
 
 
+MAX_TEXTURE_GAIN = 2.5  # keep_texture never amplifies the blend's local contrast more than this
+
+
+def keep_texture(blended: Image, current: Image, radius: int) -> Image:
+    """``blended`` with its local contrast brought back up to ``current``'s (never lowered).
+
+    Blending the warped history with the new frame averages brush strokes that do not line up, so
+    the blend is flatter than any frame the network paints: the style fades while the video steadies.
+    Per pixel, over a (2 radius + 1)² window, the blend's deviation from its local mean is scaled
+    by the ratio of the two frames' local standard deviations (grey, so hue stays put; at most
+    ``MAX_TEXTURE_GAIN``). Where history and frame agree the ratio is 1 and nothing changes.
+    """
+    size = (2 * radius + 1, 2 * radius + 1)
+    b = blended.astype(np.float32)
+    mean = cv2.blur(b, size)
+    grey_b = cv2.cvtColor(b, cv2.COLOR_BGR2GRAY)
+    grey_c = cv2.cvtColor(current.astype(np.float32), cv2.COLOR_BGR2GRAY)
+    var_b = cv2.blur(grey_b * grey_b, size) - cv2.blur(grey_b, size) ** 2
+    var_c = cv2.blur(grey_c * grey_c, size) - cv2.blur(grey_c, size) ** 2
+    gain = np.sqrt(np.maximum(var_c, 0.0) / np.maximum(var_b, 1.0))
+    np.clip(gain, 1.0, MAX_TEXTURE_GAIN, out=gain)
+    out = mean + (b - mean) * gain[..., None]
+    return np.clip(out + 0.5, 0, 255).astype(np.uint8)
+
+
 @dataclass(frozen=True)
 class SourceMotion:
     """What one source frame tells the smoother, before its stylization exists.
@@ -183,10 +208,14 @@ class TemporalSmoother:
             out = stylized_bgr.copy()
         elif self.config.mode == "ema":
             out = ema(previous, stylized_bgr, self.config.alpha)
+            if self.config.keep_texture:
+                out = keep_texture(out, stylized_bgr, self.config.keep_texture)
         elif motion.flow is None or motion.occluded is None:
             out = stylized_bgr.copy()  # flow mode without a flow: a history from another mode
         else:
             out = ema(warp(previous, motion.flow), stylized_bgr, self.config.alpha)
+            if self.config.keep_texture:
+                out = keep_texture(out, stylized_bgr, self.config.keep_texture)
             # Occluded pixels have no history: they take the current frame (cv2.copyTo: ~40x faster
             # than boolean indexing at 720p).
             cv2.copyTo(stylized_bgr, motion.occluded, out)

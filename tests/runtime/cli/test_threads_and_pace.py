@@ -86,6 +86,22 @@ def test_flow_check_specs() -> None:
     assert (default.flow_check, default.flow_every, default.photometric_tolerance) == ("one-way", 1, 25.0)
     config = parse_smoothing("flow,check=two-way,every=2,tolerance=30")
     assert (config.flow_check, config.flow_every, config.photometric_tolerance) == ("two-way", 2, 30.0)
+    assert default.keep_texture == 0 and parse_smoothing("flow:0.6,texture=6").keep_texture == 6
+
+
+def test_keep_texture_flag() -> None:
+    from stylecam.runtime.cli.options import check_numbers, smoothing_config
+
+    parser = build_parser("convert")
+    plain = parser.parse_args(["in.mp4", "--model", "m.onnx"])
+    assert smoothing_config(plain).keep_texture == 0
+    default = parser.parse_args(["in.mp4", "--model", "m.onnx", "--keep-texture"])
+    assert smoothing_config(default).keep_texture == 6
+    wide = parser.parse_args(["in.mp4", "--model", "m.onnx", "--keep-texture", "10", "--smooth", "ema"])
+    assert (smoothing_config(wide).mode, smoothing_config(wide).keep_texture) == ("ema", 10)
+    bad = parser.parse_args(["in.mp4", "--model", "m.onnx", "--keep-texture", "40"])
+    with pytest.raises(UsageError, match="--keep-texture must be between 0 and 32"):
+        check_numbers(bad)
 
 
 @pytest.mark.parametrize(

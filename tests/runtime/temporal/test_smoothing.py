@@ -7,7 +7,7 @@ import pytest
 
 from stylecam.errors import UsageError
 from stylecam.runtime.config import SmoothingConfig
-from stylecam.runtime.temporal.smoothing import TemporalSmoother, ema
+from stylecam.runtime.temporal.smoothing import TemporalSmoother, ema, keep_texture
 from tests.conftest import make_photo
 from tests.runtime.synthetic_clip import clean_style, flicker, make_clip, warping_error
 
@@ -135,3 +135,48 @@ def test_flow_every_n_frames_computes_it_once_per_n(monkeypatch: pytest.MonkeyPa
         for frame in clip:
             smoother(frame.source, clean_style(frame.source))
         assert len(calls) == flows, (every, check)
+
+
+def _textured(seed: int, amplitude: float, height: int = 48, width: int = 64) -> np.ndarray:
+    """Mid-grey with a random brush-like texture of the given amplitude (grey levels)."""
+    rng = np.random.default_rng(seed)
+    texture = rng.normal(0.0, amplitude, (height, width, 1)).repeat(3, axis=2)
+    return np.clip(128 + texture, 0, 255).astype(np.uint8)
+
+
+def test_keep_texture_restores_the_contrast_a_blend_averaged_away() -> None:
+    current = _textured(0, 30)
+    flat = ema(_textured(1, 30), current, 0.4)  # two textures that do not line up: a flatter blend
+    restored = keep_texture(flat, current, 4)
+    core = (slice(8, -8), slice(8, -8))
+    assert flat[core].std() < 0.8 * current[core].std()
+    assert restored[core].std() > 0.93 * current[core].std()  # the strokes' contrast is back
+    assert abs(float(restored.mean()) - float(flat.mean())) < 1.5  # brightness and hue stay put
+
+
+def test_keep_texture_leaves_agreeing_frames_and_sharper_blends_alone() -> None:
+    current = _textured(0, 30)
+    np.testing.assert_allclose(keep_texture(current, current, 4), current, atol=1)  # gain 1 where they agree
+    sharp = _textured(2, 40)
+    calm = _textured(3, 5)
+    np.testing.assert_allclose(keep_texture(sharp, calm, 4), sharp, atol=1)  # never lowers contrast
+    flat_frame = np.full_like(current, 90)
+    np.testing.assert_array_equal(keep_texture(flat_frame, flat_frame, 3), flat_frame)
+
+
+@pytest.mark.parametrize("mode", ["ema", "flow"])
+def test_smoother_keeps_more_texture_with_keep_texture(mode: str) -> None:
+    clip = make_clip(96, 160, 8)
+    spread = {}
+    for radius in (0, 4):
+        smoother = TemporalSmoother(SmoothingConfig(mode=mode, alpha=0.3, keep_texture=radius))
+        outs = [smoother(frame.source, flicker(clean_style(frame.source), index)) for index, frame in enumerate(clip)]
+        spread[radius] = float(np.mean([out.astype(np.float32).std() for out in outs[1:]]))
+    raw = float(np.mean([flicker(clean_style(f.source), i).astype(np.float32).std() for i, f in enumerate(clip)][1:]))
+    assert spread[0] < spread[4] <= raw * 1.05  # closer to the unsmoothed frames' contrast, never beyond it
+
+
+@pytest.mark.parametrize("radius", [-1, 33, 2.5])
+def test_keep_texture_radius_is_checked(radius: object) -> None:
+    with pytest.raises(UsageError, match="keep_texture must be a whole number"):
+        SmoothingConfig(mode="flow", keep_texture=radius)  # type: ignore[arg-type]
