@@ -224,6 +224,7 @@ def compare(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 ratio = a["style"] / b["style"]
                 found.append({
                     "painting": short["painting"], "arch": arch, "minutes": [short["minutes"], long["minutes"]],
+                    "conditions": [short.get("conditions"), long.get("conditions")],
                     "style": [a["style"], b["style"]], "content": [a["content"], b["content"]],
                     "style_ratio": round(ratio, 3), "within_20_percent": ratio <= 1.2,
                     "content_same_or_lower": a["content"] <= b["content"] * 1.02,

