@@ -38,6 +38,7 @@ OTHER_SCHEMAS = (
     "stylecam-quality",
     "stylecam-learn",
     "stylecam-encoder-presets",
+    "stylecam-eval-study",  # several `stylecam eval` runs side by side (docs/runtime.md, README)
 )
 
 
