@@ -85,7 +85,7 @@ def keep_texture(blended: Image, current: Image, radius: int) -> Image:
     Per pixel, the blend's deviation from its local mean (a (2 radius + 1)² box) is scaled by the
     ratio of the two frames' local standard deviations (grey, so hue stays put; at most
     ``MAX_TEXTURE_GAIN``). Where history and frame agree the ratio is 1 and nothing changes. The
-    ratio is smooth, so it is measured on half-size frames: 5.5 ms of CPU at 640x360.
+    ratio is smooth, so it is measured on half-size frames: 4-5.5 ms at 640x360.
     """
     height, width = blended.shape[:2]
     small = ((width + 1) // 2, (height + 1) // 2)
