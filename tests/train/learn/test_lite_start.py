@@ -93,7 +93,9 @@ def test_the_lite_network_starts_from_the_bundled_lite_network(
 
     job = _job(tmp_path, monkeypatch, "shipped")
     checkpoint = _pixel_stage(job)
-    assert checkpoint["init"] == {"checkpoint": str(job.layout.lite_init), "style": "starry_night"}
+    init = checkpoint["init"]
+    assert (init["checkpoint"], init["style"]) == (str(job.layout.lite_init), "starry_night")
+    assert init["stages"][-1]["checkpoint"] == str(job.layout.lite_init)  # the card can show it
     assert checkpoint["step"] == 1 and checkpoint["model_config"]["arch"] == "lite"
     start = job.state["lite_start"]
     assert start == {"from": "bundled", "name": "starry_night", "file": "starry_night.lite.onnx"}
@@ -107,7 +109,8 @@ def test_the_lite_network_starts_from_the_bundled_lite_network(
     job.phase_state(LITE_PIXEL)["done"] = False
     job.settings = replace(job.settings, max_steps=2)
     resumed = _pixel_stage(job)
-    assert resumed["step"] == 2 and resumed["init"] is None and not job.layout.lite_init.exists()
+    assert resumed["step"] == 2 and not job.layout.lite_init.exists()
+    assert resumed["init"] == checkpoint["init"]  # a resumed run keeps the record of where it started
     assert job.state["lite_start"] == start
 
 

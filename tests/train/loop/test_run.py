@@ -113,7 +113,8 @@ def test_init_starts_from_another_network_with_a_frozen_encoder(
 
     before, after = _state(first), _state(second)
     assert after["model_config"] == TINY.to_dict() and after["step"] == 3 and after["optimizer"]["state"]
-    assert after["init"] == {"checkpoint": str(first), "style": "painting"}
+    assert (after["init"]["checkpoint"], after["init"]["style"]) == (str(first), "painting")
+    assert [stage["checkpoint"] for stage in after["init"]["stages"]] == [str(first)]  # the run it started from
     assert after["style"]["name"] == "other"
     encoder = ("conv1.", "in1.", "conv2.", "in2.", "conv3.", "in3.")
     for key, value in before["model"].items():
