@@ -15,8 +15,6 @@ from typing import Any
 from stylecam.train.config import TrainConfig
 from stylecam.train.loop.lineage import stages_before, tensorboard_wall_time
 
-__all__ = ["FLAGS", "earlier_stages", "tensorboard_wall_time", "train_command", "training_record"]
-
 # TrainConfig field -> `stylecam train` flag, for the command in the model card
 FLAGS = {
     "arch": "--arch",
@@ -79,9 +77,9 @@ def train_command(data: dict[str, Any], *, output: str, init: str | None = None)
         if value is None or value == default:
             continue
         words.append(f"{flag} {_flag_value(value)}")
-    init_name, init_record = init, data.get("init") or {}
-    if init_record.get("checkpoint"):
-        words.append(f"--init {init_name or Path(str(init_record['checkpoint'])).name}")
+    recorded = data.get("init") or {}
+    if recorded.get("checkpoint"):
+        words.append(f"--init {init or Path(str(recorded['checkpoint'])).name}")
     teacher = data.get("teacher") or {}
     if teacher.get("name"):
         words.append(f"--teacher {teacher['name']}")

@@ -18,7 +18,7 @@ from stylecam.errors import UsageError
 log = logging.getLogger(__name__)
 
 SMOOTHING = ("none", "ema", "flow")
-DEFAULT_TEXTURE_RADIUS = 6  # --keep-texture without a value (docs/benchmarks.md: measured on the research clips)
+DEFAULT_TEXTURE_RADIUS = 6  # --keep-texture without a value (docs/runtime.md: measured on the research clips)
 PROVIDERS = ("auto", "tensorrt", "cuda", "cpu")
 VIDEO_SUFFIXES_HELP = ".mp4 .mov .mkv .webm .avi"
 # libx264/libx265 presets (runtime.media.encoders.X264_PRESETS; repeated: no media import here)
@@ -188,6 +188,8 @@ def add_capture(parser: argparse.ArgumentParser, *, camera: bool = True) -> None
 
 def check_numbers(args: argparse.Namespace) -> None:
     """UsageError naming the flag and its range for any number out of range (only the flags present)."""
+    from stylecam.runtime.config import MAX_TEXTURE_RADIUS
+
     limits: dict[str, tuple[str, float, float]] = {
         "--frames": ("frames", 1, float("inf")),
         "--max-size": ("max_size", 16, 65536),
@@ -200,7 +202,7 @@ def check_numbers(args: argparse.Namespace) -> None:
         "--smooth-strength": ("smooth_strength", 0, 1),
         "--smooth-alpha": ("smooth_alpha", 0.01, 1),
         "--threads": ("threads", 0, 1024),
-        "--keep-texture": ("keep_texture", 0, 32),
+        "--keep-texture": ("keep_texture", 0, MAX_TEXTURE_RADIUS),
     }
     for flag, (name, low, high) in limits.items():
         value = getattr(args, name, None)
@@ -262,7 +264,7 @@ def smoothing_config(args: argparse.Namespace, *, still: bool = False, recommend
     alpha = args.smooth_alpha
     if strength is not None:
         alpha = alpha_for_strength(strength)
-    return SmoothingConfig(mode=args.smooth, alpha=alpha, keep_texture=getattr(args, "keep_texture", 0) or 0)
+    return SmoothingConfig(mode=args.smooth, alpha=alpha, keep_texture=getattr(args, "keep_texture", 0))
 
 
 def recommended_smooth_strength(model: Path) -> float | None:

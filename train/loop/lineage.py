@@ -19,7 +19,7 @@ from typing import Any
 
 log = logging.getLogger(__name__)
 
-MAX_STAGES = 8  # a longer chain is cut (its oldest runs dropped), and the record says so
+MAX_STAGES = 8  # a longer chain is cut: its oldest runs become one "unrecorded" stage
 STAGE_KEYS = ("arch", "train_config", "style", "data", "teacher", "step", "images_seen")
 
 
@@ -49,6 +49,18 @@ def tensorboard_wall_time(log_dir: Path, final_step: int) -> float | None:
     return round(total, 1)
 
 
+def _unrecorded(checkpoint: str) -> dict[str, Any]:
+    return {"checkpoint": checkpoint, "unrecorded": True}
+
+
+def _cut(stages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """At most MAX_STAGES stages: the oldest ones dropped, the newest of them kept as a name only."""
+    if len(stages) <= MAX_STAGES:
+        return stages
+    dropped = stages[-MAX_STAGES]
+    return [_unrecorded(str(dropped.get("checkpoint") or "?")), *stages[-MAX_STAGES + 1 :]]
+
+
 def _stage(path: Path, data: dict[str, Any]) -> dict[str, Any]:
     """One run as a stage: its settings, how far it went and how long it took."""
     stage = {key: data.get(key) for key in STAGE_KEYS}
@@ -76,16 +88,16 @@ def stages_before(data: dict[str, Any], *, depth: int = MAX_STAGES) -> list[dict
         return list(init["stages"] or [])
     path = Path(str(init["checkpoint"]))
     if depth <= 0:
-        return [{"checkpoint": str(path), "unrecorded": True}]
+        return [_unrecorded(str(path))]
     try:
         earlier = load_checkpoint(path)
     except (StylecamError, OSError) as exc:
         log.info("the --init checkpoint %s is not readable (%s): its schedule is not recorded", path, exc)
-        return [{"checkpoint": str(path), "unrecorded": True}]
-    return [*stages_before(earlier, depth=depth - 1), _stage(path, earlier)][-MAX_STAGES:]
+        return [_unrecorded(str(path))]
+    return _cut([*stages_before(earlier, depth=depth - 1), _stage(path, earlier)])
 
 
 def init_record(path: Path, data: dict[str, Any]) -> dict[str, Any]:
     """What a run started with ``--init path`` records about it: the file, its style and its stages."""
-    stages = [*stages_before(data), _stage(path, data)][-MAX_STAGES:]
+    stages = _cut([*stages_before(data), _stage(path, data)])
     return {"checkpoint": str(path), "style": (data.get("style") or {}).get("name"), "stages": stages}

@@ -110,3 +110,13 @@ def test_a_run_from_scratch_has_no_earlier_runs(chain: list[Path]) -> None:
     assert data["init"] is None and stages_before(data) == []
     assert training_record(a, data, output_name="a.pt")["earlier"] == []
     assert _earlier([], None) == []
+
+
+def test_a_long_chain_is_cut_with_a_marker_where_it_was_cut() -> None:
+    from stylecam.train.loop.lineage import MAX_STAGES, _cut
+
+    stages = [{"checkpoint": f"run{i}.pt", "train_config": {}} for i in range(MAX_STAGES + 3)]
+    cut = _cut(stages)
+    assert len(cut) == MAX_STAGES and cut[1:] == stages[-MAX_STAGES + 1 :]
+    assert cut[0] == {"checkpoint": "run3.pt", "unrecorded": True}  # the card says it is not recorded
+    assert _cut(stages[:MAX_STAGES]) == stages[:MAX_STAGES]
