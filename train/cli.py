@@ -12,7 +12,14 @@ from pathlib import Path
 from typing import Any
 
 from stylecam.errors import require_torch
-from stylecam.train.config import AMP_CHOICES, STYLE_NORMS, RunOptions, TrainConfig
+from stylecam.train.config import (
+    AMP_CHOICES,
+    DEFAULT_SAMPLE_EVERY,
+    DEFAULT_SAVE_EVERY,
+    STYLE_NORMS,
+    RunOptions,
+    TrainConfig,
+)
 
 log = logging.getLogger(__name__)
 
@@ -196,8 +203,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     run.add_argument("--device", default=o.device, help="auto, cpu, cuda or cuda:N")
     run.add_argument("--workers", type=int, default=unset, help="data loading processes (default: auto)")
     run.add_argument("--log-dir", type=Path, default=unset, help="TensorBoard folder (default: <output stem>_logs)")
-    run.add_argument("--sample-every", type=int, default=o.sample_every, help="stylize validation photos every N steps")
-    run.add_argument("--save-every", type=int, default=o.save_every, help="write the checkpoint every N steps")
+    run.add_argument(
+        "--sample-every",
+        type=int,
+        default=unset,
+        help=f"stylize validation photos every N steps (default: {DEFAULT_SAMPLE_EVERY}; "
+        "--resume keeps the run's own; 0: off)",
+    )
+    run.add_argument(
+        "--save-every",
+        type=int,
+        default=unset,
+        help=f"write the checkpoint every N steps (default: {DEFAULT_SAVE_EVERY}; "
+        "--resume keeps the run's own; 0: off)",
+    )
     run.add_argument("--style-name", default=unset, help="name stored in the checkpoint (default: the file stem)")
     run.add_argument("--style-license", default=unset, help="licence note for the painting (bundled styles: known)")
     run.add_argument("--vgg-weights", type=Path, default=unset, metavar="PATH", help="torchvision vgg19 state dict")
@@ -220,8 +239,8 @@ def options_from_args(args: argparse.Namespace) -> RunOptions:
         **given,
         device=args.device,
         export_fp16=args.export_fp16,
-        sample_every=args.sample_every,
-        save_every=args.save_every,
+        sample_every=getattr(args, "sample_every", None),
+        save_every=getattr(args, "save_every", None),
         progress=not args.quiet,
     )
 

@@ -143,6 +143,10 @@ class TrainConfig:
         return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+# How often a run stylizes its validation photos and writes its checkpoint, unless told (0 turns either off).
+DEFAULT_SAMPLE_EVERY = 500
+DEFAULT_SAVE_EVERY = 1000
+
 # Settings that may differ when a run is resumed: how long it trains and when the rate decays.
 RESUMABLE_CHANGES = frozenset({"steps", "epochs", "lr_decay"})
 
@@ -159,8 +163,9 @@ class RunOptions:
     log_dir: Path | None = None  # default: <output stem>_logs beside the output
     device: str = "auto"
     workers: int | None = None  # None: a sensible number for the device
-    sample_every: int = 500
-    save_every: int = 1000
+    # None: the resumed run's own cadence (kept in its checkpoint), else DEFAULT_SAMPLE_EVERY/DEFAULT_SAVE_EVERY
+    sample_every: int | None = None
+    save_every: int | None = None
     resume: Path | None = None
     init: Path | None = None
     teacher: Path | None = None  # a trained network to distil (checkpoint .pt or stylecam .onnx)
@@ -171,7 +176,7 @@ class RunOptions:
     progress: bool = True
 
     def __post_init__(self) -> None:
-        if self.sample_every < 0 or self.save_every < 0:
+        if (self.sample_every or 0) < 0 or (self.save_every or 0) < 0:
             raise UsageError("--sample-every and --save-every must be >= 0 (0 turns them off)")
         if self.workers is not None and self.workers < 0:
             raise UsageError(f"--workers must be >= 0, got {self.workers}")

@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from stylecam.train.config import RunOptions
+from stylecam.train.config import DEFAULT_SAVE_EVERY, RunOptions
 from stylecam.train.loop.engine import TrainState
 from stylecam.train.loop.runner import train
 from stylecam.train.losses.criterion import LossTerms
@@ -91,6 +91,7 @@ class PhaseRunner:
 
     def _hook(self, stamps: list[float], stop_at: float) -> Callable[[TrainState, LossTerms], None]:
         save_every = self.phase.options.save_every
+        save_every = DEFAULT_SAVE_EVERY if save_every is None else save_every  # the job always sets it
 
         def hook(state: TrainState, terms: LossTerms) -> None:
             stamps.append(time.monotonic())

@@ -153,6 +153,11 @@ def _record(plan: Plan, weights: VGGWeights) -> RunRecord:
         world_size=plan.dist.world_size,
         init=init,
         teacher=teacher,
+        cadence={
+            "save_every": plan.options.save_every,
+            "sample_every": plan.options.sample_every,
+            "log_dir": str(plan.log_dir.resolve()),
+        },
     )
 
 

@@ -74,6 +74,7 @@ class RunRecord:
     world_size: int
     init: dict[str, Any] | None = None
     teacher: dict[str, Any] | None = None  # {path, sha256, name} of a distillation run
+    cadence: dict[str, Any] | None = None  # {save_every, sample_every, log_dir}: what --resume keeps unless told
 
 
 def make_payload(
@@ -105,6 +106,7 @@ def make_payload(
         "world_size": record.world_size,
         "init": record.init,
         "teacher": record.teacher,
+        "cadence": dict(record.cadence or {}),
         "losses": dict(losses),
         "complete": complete,
         "rng": capture_rng(),

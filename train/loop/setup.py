@@ -20,7 +20,7 @@ import torch
 
 from stylecam.atomic import check_output_path
 from stylecam.errors import UsageError
-from stylecam.train.config import RunOptions, TrainConfig
+from stylecam.train.config import DEFAULT_SAMPLE_EVERY, DEFAULT_SAVE_EVERY, RunOptions, TrainConfig
 from stylecam.train.data import check_decodable, list_images
 from stylecam.train.devices import resolve_device
 from stylecam.train.loop import distributed
@@ -106,6 +106,27 @@ def _configs(
         config = replace(config, arch=model_config.arch)
     _check_crop(config, model_config)
     return config, model_config, resume, init
+
+
+def _cadence(options: RunOptions, resume: dict[str, Any] | None) -> RunOptions:
+    """Sample/save cadence and log folder: what was typed, else the resumed run's own, else the defaults."""
+    saved = (resume or {}).get("cadence") or {}  # checkpoints from before stylecam kept it: the defaults
+
+    def pick(typed: int | None, key: str, default: int) -> int:
+        if typed is not None:
+            return typed
+        value = saved.get(key)
+        return int(value) if isinstance(value, int) and value >= 0 else default
+
+    log_dir = options.log_dir
+    if log_dir is None and saved.get("log_dir") and Path(saved["log_dir"]).is_dir():
+        log_dir = Path(saved["log_dir"])  # the curves go on in the folder they started in
+    return replace(
+        options,
+        sample_every=pick(options.sample_every, "sample_every", DEFAULT_SAMPLE_EVERY),
+        save_every=pick(options.save_every, "save_every", DEFAULT_SAVE_EVERY),
+        log_dir=log_dir,
+    )
 
 
 def _check_crop(config: TrainConfig, model_config: ModelConfig) -> None:
@@ -219,6 +240,7 @@ def plan_run(
     """Validate a run (see module docstring). ``settings`` are TrainConfig fields the user set."""
     info = distributed.detect()
     config, model_config, resume, init = _configs(_settings(settings or {}), options, model_config)
+    options = _cadence(options, resume)
     saved_data = (resume or {}).get("data", {})
     data_root = Path(_required(options.data or saved_data.get("root"), "--data", "a folder of training photos"))
     style_file = _style_file(options, resume)

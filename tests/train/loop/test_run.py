@@ -24,7 +24,7 @@ FAST_FLAGS = ["--content-layers", "relu2_1", "--style-layers", "relu1_1,relu2_1"
 CHECKPOINT_KEYS = {
     "schema", "schema_version", "stylecam_version", "model", "model_config", "arch", "train_config",
     "train_config_digest", "optimizer", "scaler", "step", "images_seen", "style", "vgg", "data", "world_size",
-    "init", "losses", "complete", "rng",
+    "init", "losses", "complete", "rng", "cadence",
 }  # fmt: skip
 
 
@@ -98,6 +98,47 @@ def test_ctrl_c_saves_and_resume_equals_an_uninterrupted_run(
     for index, slot in a["optimizer"]["state"].items():
         assert torch.equal(slot["exp_avg_sq"], b["optimizer"]["state"][index]["exp_avg_sq"])
     assert a["train_config_digest"] == b["train_config_digest"]
+
+
+def test_resume_keeps_the_runs_save_cadence_and_log_folder_unless_told(
+    photo_dir: Path, painting: Path, tmp_path: Path, one_thread
+) -> None:
+    settings = {"size": 32, "batch_size": 2, "steps": 3, **FAST}
+    logs = tmp_path / "curves"
+    first = tmp_path / "run.pt"
+    train(_options(photo_dir, painting, first, save_every=2, log_dir=logs), settings, model_config=TINY)
+    assert _state(first)["cadence"] == {"save_every": 2, "sample_every": 0, "log_dir": str(logs.resolve())}
+
+    def on_disk(at: dict[int, int]):
+        def hook(state, _terms) -> None:  # train() writes a step's checkpoint before this hook runs
+            at[state.step] = _state(first)["step"]
+
+        return hook
+
+    # Nothing typed: every 2 steps as before (the default, 1000, would write nothing until the end).
+    seen: dict[int, int] = {}
+    train(RunOptions(resume=first, progress=False), {"steps": 6}, on_step=on_disk(seen))
+    assert seen == {4: 4, 5: 4, 6: 4}  # with the default (1000) it would stay at 3 until the end
+    assert _state(first)["step"] == 6 and _state(first)["cadence"]["save_every"] == 2
+    assert len(list(logs.glob("events.out.tfevents.*"))) == 2  # the curves went on in the run's own folder
+    assert not first.with_name("run_logs").exists()
+
+    # A typed flag wins, and is what the next --resume keeps.
+    seen.clear()
+    train(RunOptions(resume=first, progress=False, save_every=0), {"steps": 9}, on_step=on_disk(seen))
+    assert seen == {7: 6, 8: 6, 9: 6} and _state(first)["cadence"]["save_every"] == 0
+
+
+def test_resume_of_a_checkpoint_without_a_cadence_uses_the_defaults(
+    photo_dir: Path, painting: Path, tmp_path: Path, one_thread
+) -> None:
+    first = tmp_path / "old.pt"
+    train(_options(photo_dir, painting, first), {"size": 32, "batch_size": 2, "steps": 2, **FAST}, model_config=TINY)
+    data = _state(first)
+    del data["cadence"]  # as written by stylecam before the cadence was kept
+    torch.save(data, first)
+    train(RunOptions(resume=first, progress=False), {"steps": 3})
+    assert _state(first)["cadence"]["save_every"] == 1000 and _state(first)["cadence"]["sample_every"] == 500
 
 
 def test_init_starts_from_another_network_with_a_frozen_encoder(
