@@ -44,6 +44,7 @@ _SETTINGS = {
     "lr_decay": "lr_decay",
     "distill_pixel_weight": "distill_pixel_weight",
     "distill_feature_weight": "distill_feature_weight",
+    "distill_gram_weight": "distill_gram_weight",
     "temporal_weight": "temporal_weight",
     "warp_shift": "warp_shift",
     "warp_local": "warp_local",
@@ -150,6 +151,13 @@ def _distillation(parser: argparse.ArgumentParser, d: TrainConfig) -> None:
         default=hidden,
         help="squared error of VGG19 relu1_1/relu2_1 features against the teacher's "
         f"(default: {d.distill_feature_weight:g})",
+    )
+    group.add_argument(
+        "--distill-gram-weight",
+        type=float,
+        default=hidden,
+        help="squared error of the Gram matrices at the style layers against the teacher output's, per image: "
+        f"its texture, wherever its strokes fall (default: {d.distill_gram_weight:g})",
     )
 
 

@@ -70,6 +70,9 @@ class TrainConfig:
     teacher_sha256: str | None = None  # set from --teacher; part of the digest: the teacher decides the result
     distill_pixel_weight: float = 1.0
     distill_feature_weight: float = 0.0
+    # Squared error of the student's Gram matrices against the teacher output's, per image, at the
+    # style layers (weighted like the style loss): the teacher's texture statistics, not its pixels.
+    distill_gram_weight: float = 0.0
     # Temporal stability (Wang et al. 2020, compound regularisation): the network's output for a
     # randomly warped, noisy input must equal the warped output (or the warped teacher output).
     temporal_weight: float = 0.0
@@ -97,10 +100,16 @@ class TrainConfig:
             )
         if not 0 <= self.lr_decay <= 1:
             raise UsageError(f"--lr-decay is the fraction of the steps to decay over, 0-1; got {self.lr_decay}")
-        if min(self.distill_pixel_weight, self.distill_feature_weight, self.temporal_weight) < 0:
-            raise UsageError("--distill-pixel-weight, --distill-feature-weight and --temporal-weight must be >= 0")
-        if self.teacher_sha256 is not None and self.distill_pixel_weight == 0 and self.distill_feature_weight == 0:
-            raise UsageError("--teacher with both distillation weights at 0 learns nothing from it; drop one of them")
+        distill = (self.distill_pixel_weight, self.distill_feature_weight, self.distill_gram_weight)
+        if min(*distill, self.temporal_weight) < 0:
+            raise UsageError(
+                "--distill-pixel-weight, --distill-feature-weight, --distill-gram-weight and --temporal-weight "
+                "must be >= 0"
+            )
+        if self.teacher_sha256 is not None and max(distill) == 0:
+            raise UsageError("--teacher with all distillation weights at 0 learns nothing from it; set one of them")
+        if self.teacher_sha256 is None and self.distill_gram_weight > 0:
+            raise UsageError("--distill-gram-weight needs --teacher (the network whose outputs it matches)")
         if min(self.warp_shift, self.warp_local, self.warp_noise) < 0 or not 1 <= self.warp_grid <= 64:
             raise UsageError("--warp-shift, --warp-local and --warp-noise must be >= 0 and --warp-grid 1-64")
         if self.style_size is not None and not 16 <= self.style_size <= 4096:

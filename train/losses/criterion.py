@@ -84,16 +84,26 @@ class PerceptualLoss(nn.Module):
             # Buffers (not a dict) so .to(device) moves them with the module.
             self.register_buffer(f"gram_{name}", gram, persistent=False)
         self.layer_weights = style_layer_weights(grams, config.style_norm)
+        self.gram_distill_weight = config.distill_gram_weight if config.teacher_sha256 else 0.0
 
     @property
     def style_grams(self) -> dict[str, torch.Tensor]:
         return {name: getattr(self, f"gram_{name}") for name in self.style_layers}
 
-    def forward(self, output: torch.Tensor, content: torch.Tensor) -> LossTerms:
-        """Loss of network ``output`` for the ``content`` photos it was given (both RGB 0-255)."""
+    def forward(self, output: torch.Tensor, content: torch.Tensor, teacher: torch.Tensor | None = None) -> LossTerms:
+        """Loss of network ``output`` for the ``content`` photos it was given (both RGB 0-255).
+
+        With ``teacher`` (the target batch of a distillation run) and a Gram distillation weight, the
+        terms also hold ``distill``: the style loss against each teacher output's own Gram matrices,
+        computed from the same VGG19 pass of ``output`` (it is part of ``total``).
+        """
         with torch.no_grad():
             # Content targets need VGG only up to the content layer (relu2_2: 4 of 16 convs).
             targets = self.vgg(content, layers=self.content_layers)
+            teacher_grams = None
+            if teacher is not None and self.gram_distill_weight:
+                found = self.vgg(teacher, layers=self.style_layers)
+                teacher_grams = {name: gram_matrix(found[name].float()) for name in self.style_layers}
         features = self.vgg(output, layers=self.content_layers + self.style_layers)
         with torch.autocast(device_type=output.device.type, enabled=False):
             feats32 = {name: value.float() for name, value in features.items()}
@@ -102,4 +112,8 @@ class PerceptualLoss(nn.Module):
             s = style_loss(feats32, self.style_grams, self.layer_weights) if self.style_weight else zero
             tv = total_variation_loss(output.float()) if self.tv_weight else zero
             weighted = (self.content_weight * c, self.style_weight * s, self.tv_weight * tv)
-        return LossTerms(*weighted, total=weighted[0] + weighted[1] + weighted[2])
+            total = weighted[0] + weighted[1] + weighted[2]
+            if teacher_grams is None:
+                return LossTerms(*weighted, total=total)
+            distill = self.gram_distill_weight * style_loss(feats32, teacher_grams, self.layer_weights)
+        return LossTerms(*weighted, total=total + distill, distill=distill)

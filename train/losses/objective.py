@@ -3,7 +3,8 @@
 * the perceptual terms (VGG19 content, Gram style, total variation) of :class:`PerceptualLoss`,
   skipped entirely when their weights are 0 (pure distillation runs no VGG19 at full depth);
 * distillation: L1 to the teacher's output (0-255 pixels) and, optionally, the squared error of
-  low VGG19 features (relu1_1, relu2_1) against the teacher's;
+  low VGG19 features (relu1_1, relu2_1) against the teacher's and of the Gram matrices at the
+  style layers against each teacher output's (computed by :class:`PerceptualLoss`);
 * temporal stability: the output of a randomly warped, noisy input against the warped output
   (or, when distilling, the warped teacher output: a target that is consistent by construction).
 
@@ -53,12 +54,14 @@ class Objective(nn.Module):
         output = model(photos)
         zero = output.new_zeros((), dtype=torch.float32)
         perceptual = self.perceptual
-        terms = perceptual(output, photos) if perceptual is not None else LossTerms(zero, zero, zero, zero)
-        distill = self._distillation(output, teacher) if teacher is not None else zero
+        terms = perceptual(output, photos, teacher) if perceptual is not None else LossTerms(zero, zero, zero, zero)
+        pixels = self._distillation(output, teacher) if teacher is not None else zero
+        # The Gram distillation term comes with the perceptual terms (one VGG19 pass) and is in their total.
+        distill = pixels if terms.distill is None else pixels + terms.distill
         temporal = zero
         if config.temporal_weight > 0:
             temporal = config.temporal_weight * self._temporal(model, photos, output, teacher)
-        total = terms.total + distill + temporal
+        total = terms.total + pixels + temporal
         return LossTerms(
             terms.content,
             terms.style,

@@ -63,6 +63,18 @@ def test_distilled_run_learns_the_teacher_without_the_painting_losses(
     assert len(list(cache.glob("*.png"))) == 6
 
 
+def test_gram_distillation_runs_without_the_painting_losses_and_is_recorded(
+    teacher: Path, photo_dir: Path, painting: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "student.pt"
+    settings = {"size": 32, "batch_size": 2, "steps": 2, "distill_pixel_weight": 0, "distill_gram_weight": 1e3, **FAST}
+    result = train(_options(photo_dir, painting, out, teacher=teacher), settings, model_config=TINY)
+    config = torch.load(out, weights_only=True)["train_config"]
+    assert config["distill_gram_weight"] == 1e3 and config["style_weight"] == 0 and config["distill_pixel_weight"] == 0
+    assert result.losses["distill"] > 0 and result.losses["style"] == 0
+    assert result.losses["total"] == pytest.approx(result.losses["distill"], rel=1e-6)
+
+
 def test_distillation_resumes_with_the_same_teacher_and_refuses_another(
     teacher: Path, photo_dir: Path, painting: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -101,6 +113,8 @@ def test_resume_reuses_the_teacher_cache_the_run_named(
         (["--teacher", "missing.pt"], 3, "does not exist"),
         (["--teacher", "{painting}"], 2, "expected a checkpoint (.pt) or an exported model (.onnx)"),
         (["--teacher", "{teacher}", "--distill-pixel-weight", "0"], 2, "learns nothing from it"),
+        (["--distill-gram-weight", "10"], 2, "--distill-gram-weight needs --teacher"),
+        (["--teacher", "{teacher}", "--distill-gram-weight", "-1"], 2, "must be >= 0"),
         (["--temporal-weight", "-1"], 2, "must be >= 0"),
         (["--lr-decay", "1.5"], 2, "--lr-decay is the fraction"),
         (["--warp-grid", "0"], 2, "--warp-grid 1-64"),

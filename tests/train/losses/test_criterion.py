@@ -53,6 +53,31 @@ def test_weights_come_from_the_config(vgg: VGGFeatures) -> None:
     assert same.content.item() == 0.0 and same.style.item() > 0
 
 
+def test_gram_distillation_matches_each_teacher_outputs_texture_not_its_pixels(vgg: VGGFeatures) -> None:
+    torch.manual_seed(2)
+    base = {"content_layers": ("relu2_1",), "style_layers": LAYERS, "teacher_sha256": "0" * 64}
+    config = TrainConfig(content_weight=1, style_weight=1, distill_gram_weight=5, **base)
+    criterion = PerceptualLoss(vgg, torch.rand(1, 3, 32, 32) * 255, config)
+    photos, teacher = torch.rand(2, 3, 32, 32) * 255, torch.rand(2, 3, 32, 32) * 255
+    assert criterion(teacher, photos, teacher).distill.item() == 0.0  # the teacher's own output: nothing to learn
+    # The same texture moved (rolled by 8 px): the Gram matrices, hence the term, barely change (VGG's
+    # zero padding sees new borders), while pixel L1 calls it as wrong as another random picture.
+    moved = teacher.roll(8, dims=-1)
+    output = (torch.rand(2, 3, 32, 32) * 255).requires_grad_()
+    terms = criterion(output, photos, teacher)
+    grams = {n: gram_matrix(f) for n, f in vgg(teacher, layers=LAYERS).items()}
+    expected = 5 * style_loss(vgg(output.detach(), layers=LAYERS), grams, criterion.layer_weights).item()
+    assert terms.distill.item() == pytest.approx(expected, rel=1e-4)
+    assert criterion(moved, photos, teacher).distill.item() < 0.2 * expected
+    assert (moved - teacher).abs().mean() > 0.9 * (output.detach() - teacher).abs().mean()
+    assert terms.total.item() == pytest.approx(terms.content.item() + terms.style.item() + expected, rel=1e-4)
+    terms.total.backward()
+    assert output.grad is not None and output.grad.abs().sum() > 0
+    assert criterion(output, photos).distill is None  # no teacher batch: no term
+    plain = PerceptualLoss(vgg, torch.rand(1, 3, 32, 32) * 255, TrainConfig(content_weight=1, **base))
+    assert plain(output, photos, teacher).distill is None  # weight 0 (the default): no term, no teacher VGG pass
+
+
 def test_losses_are_float32_under_bf16_autocast(vgg: VGGFeatures) -> None:
     config = TrainConfig(content_layers=("relu1_1",), style_layers=LAYERS)
     criterion = PerceptualLoss(vgg, torch.rand(1, 3, 32, 32) * 255, config)
