@@ -39,6 +39,7 @@ OTHER_SCHEMAS = (
     "stylecam-learn",
     "stylecam-encoder-presets",
     "stylecam-eval-study",  # several `stylecam eval` runs side by side (docs/runtime.md, README)
+    "stylecam-train-ab",  # training runs against a baseline on the same crops (docs/training.md)
 )
 
 
