@@ -67,8 +67,8 @@ def build_criterion(
         return vgg.to(memory_format=torch.channels_last) if precision.channels_last else vgg
 
     perceptual = None
-    gram_distill = bool(config.teacher_sha256) and config.distill_gram_weight > 0
-    if config.content_weight or config.style_weight or config.tv_weight or gram_distill:
+    # TrainConfig refuses a Gram distillation weight without a teacher.
+    if config.content_weight or config.style_weight or config.tv_weight or config.distill_gram_weight:
         rgb = torch.from_numpy(np.ascontiguousarray(style_bgr[:, :, ::-1])).permute(2, 0, 1).unsqueeze(0).float()
         perceptual = PerceptualLoss(features(config.content_layers + config.style_layers), rgb.to(device), config)
     distill = features(DISTILL_LAYERS) if config.teacher_sha256 and config.distill_feature_weight > 0 else None

@@ -84,7 +84,7 @@ class PerceptualLoss(nn.Module):
             # Buffers (not a dict) so .to(device) moves them with the module.
             self.register_buffer(f"gram_{name}", gram, persistent=False)
         self.layer_weights = style_layer_weights(grams, config.style_norm)
-        self.gram_distill_weight = config.distill_gram_weight if config.teacher_sha256 else 0.0
+        self.gram_distill_weight = config.distill_gram_weight  # > 0 only with a teacher (TrainConfig checks)
 
     @property
     def style_grams(self) -> dict[str, torch.Tensor]:
