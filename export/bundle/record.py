@@ -36,6 +36,7 @@ FLAGS = {
     "lr_decay": "--lr-decay",
     "distill_pixel_weight": "--distill-pixel-weight",
     "distill_feature_weight": "--distill-feature-weight",
+    "distill_gram_weight": "--distill-gram-weight",
     "temporal_weight": "--temporal-weight",
     "warp_shift": "--warp-shift",
     "warp_local": "--warp-local",

@@ -193,6 +193,25 @@ def test_train_command_lists_what_differs_from_the_defaults() -> None:
     )
 
 
+def test_every_training_setting_has_its_flag_in_the_card_command_and_the_cli() -> None:
+    """A setting added to TrainConfig without a flag here would vanish from the model card's command."""
+    from dataclasses import fields
+
+    from stylecam.export.bundle.record import FLAGS
+    from stylecam.train.cli import _SETTINGS
+    from stylecam.train.config import TrainConfig
+
+    settings = {f.name for f in fields(TrainConfig)} - {"teacher_sha256"}  # --teacher is a path, named apart
+    assert set(FLAGS) == settings
+    assert set(_SETTINGS.values()) == settings
+    assert {flag.removeprefix("--").replace("-", "_") for flag in FLAGS.values()} == set(_SETTINGS)
+
+
+def test_train_command_names_the_gram_distillation_weight() -> None:
+    data = {"train_config": {"distill_gram_weight": 0.5}, "style": {"name": "udnie", "source": "udnie.jpg"}}
+    assert "--distill-gram-weight 0.5" in train_command(data, output="udnie.pt")
+
+
 def test_variants_are_listed_reference_first() -> None:
     entry = style_entry(PAINTINGS["udnie"], {"x9": {}, "lite": {}, "fast": {}, "reference": {}})
     assert list(entry["variants"]) == ["reference", "lite", "fast", "x9"]
