@@ -50,6 +50,7 @@ _SETTINGS = {
     "warp_local": "warp_local",
     "warp_grid": "warp_grid",
     "warp_noise": "warp_noise",
+    "calibrate_norm": "calibrate_norm",
 }
 
 
@@ -118,6 +119,14 @@ def _hyperparameters(parser: argparse.ArgumentParser) -> None:
         default=hidden,
         metavar="FRACTION",
         help=f"cosine decay of the learning rate to 1%% over this last fraction of the steps (default: {d.lr_decay:g})",
+    )
+    add(
+        "--calibrate-norm",
+        type=int,
+        default=hidden,
+        metavar="SIZE",
+        help="lite/fast networks: recompute the batch-norm statistics on training photos at this long side "
+        "(the size of use, e.g. 512) before the first step, then hold them while the rest trains (default: 0, off)",
     )
     _distillation(parser, d)
     _temporal(parser, d)

@@ -80,6 +80,10 @@ class TrainConfig:
     warp_local: float = 2.0  # largest local displacement of the smooth random field, px
     warp_grid: int = 4  # coarse grid cells per side of the random field
     warp_noise: float = 2.0  # std of the Gaussian noise added to the warped input, 0-255 pixels
+    # Batch-norm networks (lite, fast): recompute the running statistics on training photos at this
+    # long side (the size of use) before the first step, then hold them, so the network trained is
+    # the one the export folds (stylecam.train.loop.calibrate). 0: off, the usual batch statistics.
+    calibrate_norm: int = 0
 
     def __post_init__(self) -> None:
         if self.size < 16 or self.size % CROP_MULTIPLE:
@@ -118,6 +122,11 @@ class TrainConfig:
             raise UsageError(f"unknown --style-norm {self.style_norm!r}; choose one of: {', '.join(STYLE_NORMS)}")
         if self.amp not in AMP_CHOICES:
             raise UsageError(f"unknown --amp {self.amp!r}; choose one of: {', '.join(AMP_CHOICES)}")
+        if self.calibrate_norm and not 32 <= self.calibrate_norm <= 4096:
+            raise UsageError(
+                f"--calibrate-norm is the long side of the frames the network will paint, 32-4096 px "
+                f"(or 0: off); got {self.calibrate_norm}"
+            )
         if self.freeze_encoder_steps < 0:
             raise UsageError(f"--freeze-encoder-steps must be >= 0, got {self.freeze_encoder_steps}")
         _check_layers("content", self.content_layers)

@@ -42,6 +42,7 @@ FLAGS = {
     "warp_local": "--warp-local",
     "warp_grid": "--warp-grid",
     "warp_noise": "--warp-noise",
+    "calibrate_norm": "--calibrate-norm",
 }
 
 
