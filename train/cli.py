@@ -125,8 +125,8 @@ def _hyperparameters(parser: argparse.ArgumentParser) -> None:
         type=int,
         default=hidden,
         metavar="SIZE",
-        help="lite/fast networks: recompute the batch-norm statistics on training photos at this long side "
-        "(the size of use, e.g. 512) before the first step, then hold them while the rest trains (default: 0, off)",
+        help="lite/fast networks: when the run completes, recompute the batch-norm statistics on training photos "
+        "at this long side, the size the network will paint at (e.g. 512), not the crops' (default: 0, off)",
     )
     _distillation(parser, d)
     _temporal(parser, d)

@@ -80,9 +80,9 @@ class TrainConfig:
     warp_local: float = 2.0  # largest local displacement of the smooth random field, px
     warp_grid: int = 4  # coarse grid cells per side of the random field
     warp_noise: float = 2.0  # std of the Gaussian noise added to the warped input, 0-255 pixels
-    # Batch-norm networks (lite, fast): recompute the running statistics on training photos at this
-    # long side (the size of use) before the first step, then hold them, so the network trained is
-    # the one the export folds (stylecam.train.loop.calibrate). 0: off, the usual batch statistics.
+    # Batch-norm networks (lite, fast): when the run completes, recompute the running statistics
+    # (what the export folds) on training photos at this long side, the size the network will paint
+    # at, instead of the crops' (stylecam.train.loop.calibrate). 0: off.
     calibrate_norm: int = 0
 
     def __post_init__(self) -> None:

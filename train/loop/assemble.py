@@ -20,7 +20,6 @@ from stylecam.errors import ModelLoadError, UsageError
 from stylecam.train.config import TrainConfig
 from stylecam.train.data import PairedPhotoFolder, PhotoFolder, ResumableSampler, build_loader, iterate_batches
 from stylecam.train.loop import distributed
-from stylecam.train.loop.calibrate import calibrate_norm_statistics, hold_norm_statistics
 from stylecam.train.loop.distill import build_cache
 from stylecam.train.loop.engine import Precision, TrainState
 from stylecam.train.loop.lineage import init_record
@@ -190,10 +189,6 @@ def assemble(plan: Plan) -> Assembly:
     model = _build_model(plan, precision)
     state = new_state(model, config, device.type)
     _restore(state, plan)
-    if config.calibrate_norm:
-        if plan.resume is None:  # a resumed run holds the statistics it calibrated at its start
-            calibrate_norm_statistics(model, plan.photos, config.calibrate_norm, device=device, seed=config.seed)
-        hold_norm_statistics(model)
     encoder = _encoder(model, plan)
     weights = _vgg_weights(plan)
     criterion = build_criterion(config, plan.style.bgr, weights, precision, device)

@@ -19,6 +19,7 @@ from torch import nn
 from stylecam.train.config import RunOptions
 from stylecam.train.loop import distributed
 from stylecam.train.loop.assemble import Assembly, assemble
+from stylecam.train.loop.calibrate import calibrate_norm_statistics
 from stylecam.train.loop.checkpoint import save_checkpoint
 from stylecam.train.loop.engine import TrainState, fit
 from stylecam.train.loop.interrupt import StopRequest, stop_on_signals
@@ -188,6 +189,11 @@ def _train(plan: Plan, on_step: Callable[[TrainState, LossTerms], None] | None) 
 
 def _finish(run: _Run, interrupted: bool) -> Path | None:
     """Rank 0: the last checkpoint, and the sample grid beside it when the run completed."""
+    size = run.plan.config.calibrate_norm
+    if size and not interrupted:  # an interrupted run resumes as it stopped: its statistics stay the crops'
+        calibrate_norm_statistics(
+            run.bare_model(), run.plan.photos, size, device=run.plan.device, seed=run.plan.config.seed
+        )
     path = run.save(complete=not interrupted)
     if interrupted:
         log.warning(

@@ -1,7 +1,9 @@
-"""Batch-norm statistics recomputed at the scale of use, then held while the rest trains."""
+"""Batch-norm statistics recomputed at the scale of use when a run completes (--calibrate-norm)."""
 
 from __future__ import annotations
 
+import os
+import signal
 from pathlib import Path
 
 import cv2
@@ -10,7 +12,7 @@ import pytest
 import torch
 from torch import nn
 
-from stylecam.train.loop.calibrate import calibrate_norm_statistics, hold_norm_statistics, norm_layers
+from stylecam.train.loop.calibrate import calibrate_norm_statistics, norm_layers
 from stylecam.train.networks.model import build_model
 from tests.conftest import make_photo
 
@@ -86,36 +88,6 @@ def test_the_reference_network_has_no_batch_norm_to_calibrate(tmp_path: Path) ->
     assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
 
 
-def test_held_statistics_train_the_function_the_export_folds(tmp_path: Path) -> None:
-    model = build_model("lite")
-    calibrate_norm_statistics(model, _photos(tmp_path, 2), 64, device=CPU)
-    assert hold_norm_statistics(model) == len(norm_layers(model)) > 0
-    model.train()
-    layers = norm_layers(model)
-    assert model.training and not any(layer.training for layer in layers)
-    stats = [layer.running_mean.clone() for layer in layers]
-    x = torch.rand(2, 3, 32, 32) * 255
-    out = model(x)
-    assert all(torch.equal(s, layer.running_mean) for s, layer in zip(stats, layers, strict=True))
-    with torch.no_grad():
-        torch.testing.assert_close(out, model.eval()(x))  # training output == inference output
-    model.train()
-    out = model(x)
-    out.mean().backward()
-    assert layers[0].weight.grad is not None and layers[0].weight.grad.abs().sum() > 0  # scale and shift still learn
-
-
-def test_without_holding_train_mode_uses_batch_statistics(tmp_path: Path) -> None:
-    """The contrast the test above relies on: an unheld network trains another function than it exports."""
-    model = build_model("lite")
-    calibrate_norm_statistics(model, _photos(tmp_path, 2), 64, device=CPU)
-    x = torch.rand(2, 3, 32, 32) * 255
-    with torch.no_grad():
-        train_out = model.train()(x)
-        eval_out = model.eval()(x)
-    assert not torch.allclose(train_out, eval_out, atol=1e-3)
-
-
 def _small_lite():
     """A batch-norm network small enough for seconds of training (the lite class, narrow widths)."""
     from stylecam.train.networks.model import ModelConfig
@@ -143,34 +115,59 @@ def _running(path: Path) -> dict[str, torch.Tensor]:
     return {k: v for k, v in state.items() if k.endswith(("running_mean", "running_var"))}
 
 
-def test_a_run_calibrates_once_holds_the_statistics_and_records_the_size(
+def _calibrated_copy(path: Path, photo_dir: Path, size: int) -> dict[str, torch.Tensor]:
+    """The running statistics that calibrating the checkpoint's own weights at ``size`` gives."""
+    from stylecam.train.data import list_images
+    from stylecam.train.loop.checkpoint import load_model
+
+    model, _ = load_model(path)
+    calibrate_norm_statistics(model, list_images(photo_dir), size, device=CPU, seed=0)
+    return {k: v for k, v in model.state_dict().items() if k.endswith(("running_mean", "running_var"))}
+
+
+def test_a_completed_run_ends_with_the_statistics_of_the_size_of_use(
     photo_dir: Path, painting: Path, tmp_path: Path, one_thread
 ) -> None:
-    from stylecam.train.data import list_images
-
-    out = tmp_path / "held.pt"
+    out = tmp_path / "calibrated.pt"
     _run(photo_dir, painting, out, 3, calibrate_norm=64)
     data = torch.load(out, weights_only=True)
-    assert data["train_config"]["calibrate_norm"] == 64
-    # The statistics are those of the initial network calibrated at 64 px: training did not move them.
-    torch.manual_seed(0)
-    initial = build_model(_small_lite())
-    calibrate_norm_statistics(initial, list_images(photo_dir), 64, device=CPU, seed=0)
-    expected = {k: v for k, v in initial.state_dict().items() if k.endswith(("running_mean", "running_var"))}
-    held = _running(out)
-    assert held.keys() == expected.keys() and len(held) > 0
-    for key, value in expected.items():
-        torch.testing.assert_close(held[key], value, msg=key)
-    assert any(not torch.equal(data["model"][k], v) for k, v in initial.state_dict().items() if k.endswith("weight"))
-    # A resumed run keeps holding them (no second calibration, no batch statistics).
+    assert data["train_config"]["calibrate_norm"] == 64 and data["complete"] is True
+    saved = _running(out)
+    assert len(saved) > 0
+    for key, value in _calibrated_copy(out, photo_dir, 64).items():  # recomputing again changes nothing
+        torch.testing.assert_close(saved[key], value, msg=key)
+    # Not what the crops gave, and not what another size gives: the flag did something.
+    plain = tmp_path / "plain.pt"
+    _run(photo_dir, painting, plain, 3)
+    assert torch.load(plain, weights_only=True)["train_config"]["calibrate_norm"] == 0
+    assert any(not torch.allclose(v, saved[k]) for k, v in _running(plain).items())
+    assert any(not torch.allclose(v, saved[k]) for k, v in _calibrated_copy(out, photo_dir, 128).items())
+    # Extended with --resume, the run trains on crops again and recalibrates when it completes.
     _run(photo_dir, painting, out, 5, resume=True)
-    for key, value in _running(out).items():
-        torch.testing.assert_close(value, held[key], msg=key)
+    resumed = _running(out)
+    for key, value in _calibrated_copy(out, photo_dir, 64).items():
+        torch.testing.assert_close(resumed[key], value, msg=key)
 
-    unheld = tmp_path / "unheld.pt"
-    _run(photo_dir, painting, unheld, 3)
-    assert torch.load(unheld, weights_only=True)["train_config"]["calibrate_norm"] == 0
-    assert any(not torch.allclose(v, expected[k]) for k, v in _running(unheld).items())
+
+def test_an_interrupted_run_keeps_the_crops_statistics(
+    photo_dir: Path, painting: Path, tmp_path: Path, one_thread
+) -> None:
+    from stylecam.train.config import RunOptions
+    from stylecam.train.loop.runner import train
+
+    def stop_at_step_2(state, _terms) -> None:
+        if state.step == 2:
+            os.kill(os.getpid(), signal.SIGINT)
+
+    out = tmp_path / "stopped.pt"
+    options = RunOptions(style=str(painting), data=photo_dir, output=out, sample_every=0, save_every=0, progress=False)
+    values = {"size": 32, "batch_size": 2, "steps": 5, "learning_rate": 1e-2, "calibrate_norm": 64, **FAST}
+    with pytest.raises(KeyboardInterrupt):
+        train(options, values, model_config=_small_lite(), on_step=stop_at_step_2)
+    data = torch.load(out, weights_only=True)
+    assert data["step"] == 2 and data["complete"] is False
+    calibrated = _calibrated_copy(out, photo_dir, 64)
+    assert any(not torch.allclose(v, calibrated[k]) for k, v in _running(out).items())
 
 
 def test_the_flag_is_refused_for_a_network_without_batch_norm(
