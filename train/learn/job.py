@@ -259,6 +259,7 @@ class _Job:
             settings = {"arch": "lite", "size": s.lite_crop, "batch_size": s.lite_batch}
             settings |= {"learning_rate": s.lite_learning_rate, "style_size": s.style_size}
             settings["temporal_weight"] = s.temporal_weight
+            settings["calibrate_norm"] = s.lite_norm_size
             return Phase(name, options, settings, s.lite_lr_decay, s.lite_calibration_steps, s.min_steps, s.max_steps)
         # LITE_STYLE: from the pixel stage's weights; VGG19 steps, so timed and saved like the reference's.
         # The temporal term keeps its ratio to the pixel term (0.02 at 1 is 24 at 1200).
@@ -267,6 +268,7 @@ class _Job:
         settings |= {"learning_rate": s.lite_style_learning_rate, **painting}
         settings |= {"distill_pixel_weight": s.lite_style_pixel_weight}
         settings["temporal_weight"] = s.temporal_weight * s.lite_style_pixel_weight
+        settings["calibrate_norm"] = s.lite_norm_size
         return Phase(name, options, settings, s.lite_lr_decay, s.calibration_steps, s.min_steps, s.max_steps)
 
     def train(self, name: str, deadline: float) -> None:

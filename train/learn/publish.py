@@ -37,7 +37,7 @@ ARCH_ORDER = ("reference", "lite")
 # What the card shows of a network's training config.
 CONFIG_KEYS = (
     "size", "batch_size", "learning_rate", "style_size", "lr_decay", "content_weight", "style_weight",
-    "distill_pixel_weight", "temporal_weight",
+    "distill_pixel_weight", "temporal_weight", "calibrate_norm",
 )  # fmt: skip
 
 

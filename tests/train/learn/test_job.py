@@ -44,6 +44,9 @@ def test_the_second_lite_stage_learns_the_painting_from_the_first(tmp_path: Path
     assert style.settings["distill_pixel_weight"] == 1200 and style.settings["learning_rate"] == 5e-4
     assert style.settings["batch_size"] == 4 and style.lr_decay == 0.3
     assert style.settings["temporal_weight"] == pytest.approx(24.0)  # the same ratio to the pixel term
+    # Both lite stages end with batch-norm statistics of webcam-sized frames; the reference has none.
+    assert pixel.settings["calibrate_norm"] == style.settings["calibrate_norm"] == 640
+    assert "calibrate_norm" not in reference.settings
 
 
 def test_the_lite_time_is_split_between_the_stages_and_kept_on_resume(tmp_path: Path) -> None:
