@@ -31,7 +31,7 @@ from stylecam.train.data import decode
 
 log = logging.getLogger(__name__)
 
-# Photos that the statistics are averaged over (a cumulative mean: 200 frames settle them to ~1 %).
+# Photos that the statistics are averaged over (a cumulative mean over whole frames).
 CALIBRATION_PHOTOS = 200
 
 
@@ -63,8 +63,9 @@ def calibrate_norm_statistics(
 ) -> int:
     """Recompute every batch-norm layer's running statistics on ``photos`` at ``long_side`` px.
 
-    The same seeded choice of photos on every rank (DDP ranks must agree). Weights are untouched;
-    the model's train/eval mode is restored. Returns how many photos were used.
+    A seeded choice of photos (a rerun recalibrates on the same ones). Weights are untouched; the
+    model's train/eval mode is restored; if no photo can be read the old statistics are kept.
+    Returns how many photos were used.
     """
     layers = norm_layers(model)
     if not layers:
@@ -73,6 +74,7 @@ def calibrate_norm_statistics(
     random.Random(seed).shuffle(chosen)
     multiple = int(getattr(model, "stride", 4))
     momenta = [layer.momentum for layer in layers]
+    saved = [(layer.running_mean.clone(), layer.running_var.clone()) for layer in layers]  # type: ignore[union-attr]
     was_training = model.training
     for layer in layers:
         layer.reset_running_stats()
@@ -91,8 +93,14 @@ def calibrate_norm_statistics(
             model(_frame(bgr, long_side, multiple).to(device))
             used += 1
     finally:
-        for layer, momentum in zip(layers, momenta, strict=True):
+        for layer, momentum, (mean, var) in zip(layers, momenta, saved, strict=True):
             layer.momentum = momentum
+            if used == 0:
+                layer.running_mean.copy_(mean)  # type: ignore[union-attr]
+                layer.running_var.copy_(var)  # type: ignore[union-attr]
         model.train(was_training)
+    if used == 0:
+        log.warning("no readable photo to recompute the batch-norm statistics on; kept the training ones")
+        return 0
     log.info("batch-norm statistics of %d layers recomputed on %d photos at %d px", len(layers), used, long_side)
     return used

@@ -80,6 +80,16 @@ def test_a_limit_and_unreadable_photos(tmp_path: Path) -> None:
     assert not model.training
 
 
+def test_no_readable_photo_keeps_the_old_statistics(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(b"not a picture")
+    model = _Probe()
+    model.norm.running_mean.fill_(3.0)
+    assert calibrate_norm_statistics(model, [broken], 64, device=CPU) == 0
+    assert torch.equal(model.norm.running_mean, torch.full((5,), 3.0))
+    assert torch.equal(model.norm.running_var, torch.ones(5))
+
+
 def test_the_reference_network_has_no_batch_norm_to_calibrate(tmp_path: Path) -> None:
     model = build_model("reference")
     before = {k: v.clone() for k, v in model.state_dict().items()}
