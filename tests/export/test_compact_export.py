@@ -104,6 +104,19 @@ def test_lite_export_is_folded_gated_and_runs(lite_model: tuple[CompactNet, Path
     assert out.shape == frame.shape and out.dtype == np.uint8 and np.abs(out.astype(int) - frame).mean() > 5
 
 
+def test_hybrid_lite_folds_its_batch_norms_and_keeps_the_instance_norms(tmp_path: Path) -> None:
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        net = CompactNet(replace(get_config("lite"), channels=(8, 16, 32), residual_blocks=2, norm="hybrid")).eval()
+    meta = metadata_from_checkpoint({"model_config": net.config.to_dict()}, style_license_override="CC0")
+    path = export_onnx(net, tmp_path / "hybrid.onnx", metadata=meta)
+    ops = _ops(path)
+    assert "BatchNormalization" not in ops
+    assert ops["InstanceNormalization"] == sum(isinstance(m, nn.InstanceNorm2d) for m in net.modules()) > 0
+    assert verify_parity(path, net, sizes=QUICK_SIZES).passed
+    assert verify_onnx_model(path, sizes=QUICK_SIZES, write=False).passed  # rebuilt from the file alone
+
+
 def test_fast_exports_in_fp16_with_zero_biases(tmp_path: Path) -> None:
     # Fresh batch norms fold into all-zero conv biases, which the exporter drops from the graph:
     # the file records them as zeros and the rebuilt network still matches.

@@ -59,7 +59,9 @@ class CompactNet(nn.Module):
         layout = LAYOUTS[config.arch]
         self.border = layout.border
         c1, c2, c3 = config.channels
-        options = {"norm": config.norm, "padding": config.padding}
+        hybrid = config.norm == "hybrid"
+        options = {"norm": "batch" if hybrid else config.norm, "padding": config.padding}
+        inner = {**options, "norm": "instance" if hybrid else config.norm}
         if layout.space_to_depth:
             stem: nn.Module = nn.Sequential(nn.PixelUnshuffle(2), ConvNormAct(12, c1, 3, **options))
         else:
@@ -70,7 +72,7 @@ class CompactNet(nn.Module):
             spatial(c2, c3, 2, separable=layout.separable, **options),
         )
         self.residuals = nn.Sequential(
-            *(ResidualBlock(c3, separable=layout.separable, **options) for _ in range(config.residual_blocks))
+            *(ResidualBlock(c3, separable=layout.separable, **inner) for _ in range(config.residual_blocks))
         )
         self.decoder = nn.Sequential(
             UpBlock(c3, c2, separable=layout.separable, **options),

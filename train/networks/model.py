@@ -29,7 +29,9 @@ from torch import nn
 from stylecam.errors import UsageError
 
 STRIDE = 4  # two stride-2 convolutions down, two 2x upsamplings back
-NORMS = ("instance", "batch", "none")
+# "hybrid" (compact networks only): batch norm at 1/2 and 1/4 scale (folds away at export), instance
+# norm in the 1/8-scale residual blocks (per-frame statistics where the strokes are decided).
+NORMS = ("instance", "batch", "none", "hybrid")
 PADDINGS = ("reflect", "zeros")
 
 
@@ -154,6 +156,8 @@ class TransformerNet(nn.Module):
         self.config = config or ModelConfig()
         c1, c2, c3 = self.config.channels
         norm, padding = self.config.norm, self.config.padding
+        if norm == "hybrid":
+            raise UsageError("norm 'hybrid' is for the compact networks (lite, fast); the reference uses instance")
         self.conv1 = ConvLayer(3, c1, 9, 1, padding)
         self.in1 = _norm(c1, norm)
         self.conv2 = ConvLayer(c1, c2, 3, 2, padding)

@@ -73,6 +73,22 @@ def test_norm_choices(kind: str, module: type) -> None:
     assert all((c.bias is None) == (kind == "batch") for c in _convs(net))
 
 
+def test_hybrid_norm_puts_instance_norm_in_the_residual_blocks_only() -> None:
+    net = CompactNet(replace(get_config("lite"), channels=(8, 8, 16), residual_blocks=2, norm="hybrid"))
+    inner = [m for m in net.residuals.modules() if isinstance(m, (nn.BatchNorm2d, nn.InstanceNorm2d))]
+    outer = [m for part in (net.encoder, net.decoder) for m in part.modules()]
+    assert inner and all(isinstance(m, nn.InstanceNorm2d) for m in inner)
+    assert any(isinstance(m, nn.BatchNorm2d) for m in outer)
+    assert not any(isinstance(m, nn.InstanceNorm2d) for m in outer)
+
+
+def test_hybrid_norm_is_refused_for_the_reference_network() -> None:
+    from stylecam.train.networks.model import ModelConfig
+
+    with pytest.raises(UsageError, match="hybrid"):
+        build_model(ModelConfig(norm="hybrid"))
+
+
 STEPS = 10
 
 
