@@ -27,6 +27,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from stylecam.images import resize_long_side
 from stylecam.train.data import decode
 
 log = logging.getLogger(__name__)
@@ -42,10 +43,10 @@ def norm_layers(model: nn.Module) -> list[nn.modules.batchnorm._BatchNorm]:
 
 def _frame(bgr: np.ndarray, long_side: int, multiple: int) -> torch.Tensor:
     """The photo resized to ``long_side``, cut to a multiple of the network stride: float RGB NCHW 0-255."""
-    height, width = bgr.shape[:2]
-    scale = long_side / max(height, width)
-    size = (max(multiple, round(width * scale)), max(multiple, round(height * scale)))
-    resized = cv2.resize(bgr, size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC)
+    resized = resize_long_side(bgr, long_side)
+    height, width = resized.shape[:2]
+    if min(height, width) < multiple:  # a sliver: its short side stretched to one stride cell
+        resized = cv2.resize(resized, (max(width, multiple), max(height, multiple)), interpolation=cv2.INTER_CUBIC)
     h, w = (resized.shape[0] // multiple) * multiple, (resized.shape[1] // multiple) * multiple
     rgb = np.ascontiguousarray(resized[:h, :w, ::-1]).astype(np.float32)
     return torch.from_numpy(rgb).permute(2, 0, 1).unsqueeze(0)
