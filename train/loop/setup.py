@@ -105,7 +105,7 @@ def _configs(
     elif model_config.arch != config.arch:
         config = replace(config, arch=model_config.arch)
     _check_crop(config, model_config)
-    if config.calibrate_norm and model_config.norm != "batch":
+    if config.calibrate_norm and not model_config.has_batch_norm:
         raise UsageError(
             f"--calibrate-norm applies to networks with batch norm (--arch lite or fast); the "
             f"{model_config.arch!r} network uses {model_config.norm} norm, which needs no calibration: drop the flag"

@@ -55,6 +55,11 @@ class ModelConfig:
         if self.residual_blocks < 0:
             raise UsageError(f"residual_blocks must be >= 0, got {self.residual_blocks}")
 
+    @property
+    def has_batch_norm(self) -> bool:
+        """Whether some layers use batch norm (running statistics, folded into the convs at export)."""
+        return self.norm in ("batch", "hybrid")
+
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["channels"] = list(self.channels)

@@ -194,3 +194,23 @@ def test_the_flag_is_refused_for_a_network_without_batch_norm(
     argv[argv.index("512")] = "8"
     assert main([*argv, "--arch", "lite"]) != 0
     assert "--calibrate-norm is the long side" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("norm", "accepted"), [("batch", True), ("hybrid", True), ("instance", False)])
+def test_the_flag_follows_whether_the_network_has_batch_norm(
+    photo_dir: Path, painting: Path, tmp_path: Path, norm: str, accepted: bool
+) -> None:
+    from dataclasses import replace
+
+    from stylecam.errors import UsageError
+    from stylecam.train.config import RunOptions
+    from stylecam.train.loop.setup import plan_run
+
+    options = RunOptions(style=str(painting), data=photo_dir, output=tmp_path / "n.pt", progress=False)
+    settings = {"size": 32, "batch_size": 2, "steps": 1, "calibrate_norm": 64}
+    config = replace(_small_lite(), norm=norm)
+    if accepted:
+        assert plan_run(options, settings, model_config=config).config.calibrate_norm == 64
+    else:
+        with pytest.raises(UsageError, match="--calibrate-norm applies to networks with batch norm"):
+            plan_run(options, settings, model_config=config)
