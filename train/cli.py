@@ -50,6 +50,8 @@ _SETTINGS = {
     "warp_local": "warp_local",
     "warp_grid": "warp_grid",
     "warp_noise": "warp_noise",
+    "luminance_weight": "luminance_weight",
+    "luminance_tolerance": "luminance_tolerance",
     "calibrate_norm": "calibrate_norm",
 }
 
@@ -119,6 +121,20 @@ def _hyperparameters(parser: argparse.ArgumentParser) -> None:
         default=hidden,
         metavar="FRACTION",
         help=f"cosine decay of the learning rate to 1%% over this last fraction of the steps (default: {d.lr_decay:g})",
+    )
+    add(
+        "--luminance-weight",
+        type=float,
+        default=hidden,
+        help="keep the photo's light and dark: squared luma difference beyond --luminance-tolerance, over 8x8 "
+        f"cells; stops bright skies turning into dark patches (default: {d.luminance_weight:g}: off)",
+    )
+    add(
+        "--luminance-tolerance",
+        type=float,
+        default=hidden,
+        metavar="LEVELS",
+        help=f"luma difference (0-255) the style may make for free (default: {d.luminance_tolerance:g})",
     )
     add(
         "--calibrate-norm",

@@ -80,6 +80,11 @@ class TrainConfig:
     warp_local: float = 2.0  # largest local displacement of the smooth random field, px
     warp_grid: int = 4  # coarse grid cells per side of the random field
     warp_noise: float = 2.0  # std of the Gaussian noise added to the warped input, 0-255 pixels
+    # Keep the photo's light and dark: the squared part above `luminance_tolerance` (0-255 levels) of
+    # the luma difference between output and photo, averaged over 8x8-pixel cells
+    # (stylecam.train.losses.functional.luminance_loss). Stops bright skies turning into dark patches.
+    luminance_weight: float = 0.0
+    luminance_tolerance: float = 48.0
     # Batch-norm networks (lite, fast): when the run completes, recompute the running statistics
     # (what the export folds) on training photos at this long side, the size the network will paint
     # at, instead of the crops' (stylecam.train.loop.calibrate). 0: off.
@@ -116,6 +121,8 @@ class TrainConfig:
             raise UsageError("--distill-gram-weight needs --teacher (the network whose outputs it matches)")
         if min(self.warp_shift, self.warp_local, self.warp_noise) < 0 or not 1 <= self.warp_grid <= 64:
             raise UsageError("--warp-shift, --warp-local and --warp-noise must be >= 0 and --warp-grid 1-64")
+        if self.luminance_weight < 0 or not 0 <= self.luminance_tolerance < 255:
+            raise UsageError("--luminance-weight must be >= 0 and --luminance-tolerance 0-254 levels")
         if self.style_size is not None and not 16 <= self.style_size <= 4096:
             raise UsageError(f"--style-size must be between 16 and 4096 px, got {self.style_size}")
         if self.style_norm not in STYLE_NORMS:

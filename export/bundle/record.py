@@ -38,6 +38,8 @@ FLAGS = {
     "distill_feature_weight": "--distill-feature-weight",
     "distill_gram_weight": "--distill-gram-weight",
     "temporal_weight": "--temporal-weight",
+    "luminance_weight": "--luminance-weight",
+    "luminance_tolerance": "--luminance-tolerance",
     "warp_shift": "--warp-shift",
     "warp_local": "--warp-local",
     "warp_grid": "--warp-grid",

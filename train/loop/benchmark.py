@@ -88,6 +88,8 @@ def recipe_name(config: TrainConfig) -> str:
         parts.append("features")
     if config.temporal_weight:
         parts.append("temporal")
+    if config.luminance_weight:
+        parts.append("luminance")
     return "+".join(parts)
 
 

@@ -22,7 +22,7 @@ from stylecam.train.losses.criterion import LossTerms
 log = logging.getLogger(__name__)
 
 TERMS = ("content", "style", "tv", "total")
-OPTIONAL_TERMS = ("distill", "temporal")
+OPTIONAL_TERMS = ("distill", "temporal", "luminance")
 
 
 class Monitor:
@@ -43,7 +43,7 @@ class Monitor:
         self.last: dict[str, float] = {}
         self.images_per_second = 0.0
         self._window: list[torch.Tensor] = []
-        self._optional: set[str] = set()  # distill/temporal: shown once a step reported them
+        self._optional: set[str] = set()  # distill/temporal/luminance: shown once a step reported them
         self._images = 0
         self._clock = time.perf_counter()
         self._run_start = self._clock
@@ -69,7 +69,7 @@ class Monitor:
         if not self.enabled:
             return
         zero = terms.total.new_zeros(())
-        extra = [zero if value is None else value for value in (terms.distill, terms.temporal)]
+        extra = [zero if value is None else value for value in (terms.distill, terms.temporal, terms.luminance)]
         self._window.append(torch.stack([terms.content, terms.style, terms.tv, terms.total, *extra]))
         self._optional.update(name for name in OPTIONAL_TERMS if getattr(terms, name) is not None)
         self._images += images

@@ -28,6 +28,7 @@ class LossTerms:
     total: torch.Tensor
     distill: torch.Tensor | None = None  # only in runs with a teacher
     temporal: torch.Tensor | None = None  # only in runs with --temporal-weight
+    luminance: torch.Tensor | None = None  # only in runs with --luminance-weight
 
     def detach(self) -> LossTerms:
         return LossTerms(
@@ -37,6 +38,7 @@ class LossTerms:
             self.total.detach(),
             distill=None if self.distill is None else self.distill.detach(),
             temporal=None if self.temporal is None else self.temporal.detach(),
+            luminance=None if self.luminance is None else self.luminance.detach(),
         )
 
     def as_floats(self) -> dict[str, float]:
@@ -46,7 +48,7 @@ class LossTerms:
             "tv": float(self.tv),
             "total": float(self.total),
         }
-        for name in ("distill", "temporal"):
+        for name in ("distill", "temporal", "luminance"):
             value = getattr(self, name)
             if value is not None:
                 values[name] = float(value)

@@ -55,3 +55,23 @@ def total_variation_loss(images: torch.Tensor) -> torch.Tensor:
     dx = (images[..., :, 1:] - images[..., :, :-1]).abs().mean()
     dy = (images[..., 1:, :] - images[..., :-1, :]).abs().mean()
     return dx + dy
+
+
+# ITU-R BT.601 luma weights (R, G, B), the ones OpenCV's grey conversion uses
+LUMA = (0.299, 0.587, 0.114)
+
+
+def luminance_loss(output: torch.Tensor, photo: torch.Tensor, *, tolerance: float, scale: int = 8) -> torch.Tensor:
+    """How far the output's light and dark leave the photo's, beyond ``tolerance`` (0-255 levels).
+
+    Both (N, 3, H, W) RGB images are reduced to luma averaged over ``scale`` x ``scale`` cells (the
+    layout of light, not the brush texture); per cell, the part of the absolute difference above
+    ``tolerance`` is squared, and the mean is returned. A network may recolour and darken a photo
+    within the tolerance for free; what it pays for is turning a bright sky into a dark patch (or
+    the reverse). Crops smaller than ``scale`` use one cell.
+    """
+    weights = torch.tensor(LUMA, device=output.device, dtype=torch.float32).view(1, 3, 1, 1)
+    cell = max(1, min(scale, output.shape[-2], output.shape[-1]))
+    mine = F.avg_pool2d((output.float() * weights).sum(1, keepdim=True), cell)
+    target = F.avg_pool2d((photo.float() * weights).sum(1, keepdim=True), cell)
+    return F.relu((mine - target).abs() - tolerance).pow(2).mean()

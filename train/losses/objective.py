@@ -6,7 +6,8 @@
   low VGG19 features (relu1_1, relu2_1) against the teacher's and of the Gram matrices at the
   style layers against each teacher output's (computed by :class:`PerceptualLoss`);
 * temporal stability: the output of a randomly warped, noisy input against the warped output
-  (or, when distilling, the warped teacher output: a target that is consistent by construction).
+  (or, when distilling, the warped teacher output: a target that is consistent by construction);
+* luminance: the output's light and dark may leave the photo's only within a tolerance.
 
 The objective runs the network itself because the temporal term needs a second forward pass.
 """
@@ -19,6 +20,7 @@ from torch import nn
 
 from stylecam.train.config import TrainConfig
 from stylecam.train.losses.criterion import LossTerms, PerceptualLoss
+from stylecam.train.losses.functional import luminance_loss
 from stylecam.train.losses.temporal import random_warp, temporal_loss, warp
 from stylecam.train.losses.vgg import VGGFeatures
 
@@ -30,7 +32,7 @@ class Objective(nn.Module):
 
     Args:
         perceptual: content/style/tv loss against the painting, or None.
-        config: the weights of the distillation and temporal terms and the warp settings.
+        config: the weights of the distillation, temporal and luminance terms and the warp settings.
         features: VGG19 up to relu2_1, for the feature distillation term (None when its weight is 0).
         seed: seeds the random warps (resumed runs draw other warps; the term is a regulariser).
     """
@@ -61,7 +63,11 @@ class Objective(nn.Module):
         temporal = zero
         if config.temporal_weight > 0:
             temporal = config.temporal_weight * self._temporal(model, photos, output, teacher)
-        total = terms.total + pixels + temporal
+        luminance = zero
+        if config.luminance_weight > 0:
+            tolerance = config.luminance_tolerance
+            luminance = config.luminance_weight * luminance_loss(output, photos, tolerance=tolerance)
+        total = terms.total + pixels + temporal + luminance
         return LossTerms(
             terms.content,
             terms.style,
@@ -69,6 +75,7 @@ class Objective(nn.Module):
             total,
             distill=distill if teacher is not None else None,
             temporal=temporal if config.temporal_weight > 0 else None,
+            luminance=luminance if config.luminance_weight > 0 else None,
         )
 
     def _distillation(self, output: torch.Tensor, teacher: torch.Tensor) -> torch.Tensor:

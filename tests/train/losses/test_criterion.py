@@ -113,6 +113,7 @@ def test_benchmark_times_real_steps(one_thread) -> None:
             "distill+temporal",
         ),
         ({"temporal_weight": 0.1}, "vgg+temporal"),
+        ({"temporal_weight": 0.1, "luminance_weight": 1.0}, "vgg+temporal+luminance"),
     ],
 )
 def test_benchmark_times_the_distillation_and_temporal_recipes(changes: dict, recipe: str, one_thread) -> None:
