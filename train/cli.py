@@ -14,6 +14,7 @@ from typing import Any
 from stylecam.errors import require_torch
 from stylecam.train.config import (
     AMP_CHOICES,
+    COMPACT_NORMS,
     DEFAULT_SAMPLE_EVERY,
     DEFAULT_SAVE_EVERY,
     STYLE_NORMS,
@@ -26,6 +27,7 @@ log = logging.getLogger(__name__)
 # flag dest -> TrainConfig field (the flags the issue names; the fields say what they mean)
 _SETTINGS = {
     "arch": "arch",
+    "norm": "norm",
     "size": "size",
     "batch": "batch_size",
     "steps": "steps",
@@ -73,6 +75,14 @@ def _hyperparameters(parser: argparse.ArgumentParser) -> None:
     add = group.add_argument
     hidden = argparse.SUPPRESS  # absent from args unless typed: --resume compares only what was given
     add("--arch", default=hidden, help=f"network architecture (default: {d.arch})")
+    add(
+        "--norm",
+        choices=COMPACT_NORMS,
+        default=hidden,
+        help="lite/fast networks: batch (the preset; folds away at export), hybrid (instance norm in the 1/8-scale "
+        "residual blocks: per-frame statistics for a few %% more time) or instance; with --init, the weights carry "
+        "over (default: the architecture's own)",
+    )
     add("--size", type=int, default=hidden, help=f"square training crop in px, multiple of 4 (default: {d.size})")
     add("--batch", type=int, default=hidden, help=f"crops per step and process (default: {d.batch_size})")
     length = group.add_mutually_exclusive_group()

@@ -25,6 +25,8 @@ AMP_CHOICES = ("auto", "bf16", "fp16", "off")
 # painting. "none": the plain sum, as in `stylecam paint`; with the Caffe VGG19 it is dominated by
 # relu4_1/relu3_4 (their Grams are ~1000x larger than relu1_1's) and leaves colour speckle.
 STYLE_NORMS = ("layer", "none")
+# Normalisations a compact network (lite, fast) can be trained with (stylecam.train.networks.compact)
+COMPACT_NORMS = ("batch", "hybrid", "instance")
 # Crops must be multiples of the network stride (stylecam.train.networks.model.STRIDE; a test pins them equal).
 CROP_MULTIPLE = 4
 # relu names of VGG19 (stylecam.train.losses.vgg.LAYER_INDEX; a test pins them equal).
@@ -48,6 +50,9 @@ class TrainConfig:
     """Hyperparameters of one feed-forward style network (loss weights for Caffe VGG19 at 0-255)."""
 
     arch: str = "reference"
+    # Compact networks (lite, fast): their normalisation instead of the preset's batch norm: "hybrid"
+    # (instance norm in the 1/8-scale residual blocks) or "instance". None: the architecture's own.
+    norm: str | None = None
     size: int = 256
     batch_size: int = 8
     steps: int = 5000
@@ -125,6 +130,8 @@ class TrainConfig:
             raise UsageError("--luminance-weight must be >= 0 and --luminance-tolerance 0-254 levels")
         if self.style_size is not None and not 16 <= self.style_size <= 4096:
             raise UsageError(f"--style-size must be between 16 and 4096 px, got {self.style_size}")
+        if self.norm is not None and self.norm not in COMPACT_NORMS:
+            raise UsageError(f"unknown --norm {self.norm!r}; choose one of: {', '.join(COMPACT_NORMS)}")
         if self.style_norm not in STYLE_NORMS:
             raise UsageError(f"unknown --style-norm {self.style_norm!r}; choose one of: {', '.join(STYLE_NORMS)}")
         if self.amp not in AMP_CHOICES:

@@ -18,6 +18,7 @@ from stylecam.train.loop.lineage import stages_before, tensorboard_wall_time
 # TrainConfig field -> `stylecam train` flag, for the command in the model card
 FLAGS = {
     "arch": "--arch",
+    "norm": "--norm",
     "size": "--size",
     "batch_size": "--batch",
     "steps": "--steps",

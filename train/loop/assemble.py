@@ -83,11 +83,53 @@ def _load_weights(model: nn.Module, state: dict[str, torch.Tensor], source: Path
         raise ModelLoadError(f"{flag} {source}: weights do not fit the network ({first})") from exc
 
 
+RUNNING_STATISTICS = ("running_mean", "running_var", "num_batches_tracked")
+_NORM_TYPES = (nn.BatchNorm2d, nn.InstanceNorm2d)
+
+
+def _carry_over_norm(model: nn.Module, state: dict[str, torch.Tensor], source: Path | None) -> None:
+    """Load ``--init`` weights into a network whose normalisation differs (``--norm``).
+
+    Every convolution weight must fit. The norm layers keep their scale and shift (both kinds have
+    them); instance norm drops batch norm's running statistics, batch norm starts them from the
+    defaults. A convolution followed by a norm layer has a bias only when that norm is not batch
+    norm; either norm removes a per-channel constant, so a bias that appears starts at zero and one
+    that disappears is dropped: the network computes what it did.
+    """
+    norms = {name for name, module in model.named_modules() if isinstance(module, _NORM_TYPES)}
+    wanted = model.state_dict()
+
+    def before_norm_bias(key: str) -> bool:
+        unit, _, leaf = key.rpartition(".conv.")
+        return leaf == "bias" and (f"{unit}.norm" in norms or f"{unit}.norm.weight" in state)
+
+    # instance norm refuses running statistics even when loading loosely: leave them out
+    kept = {
+        key: value
+        for key, value in state.items()
+        if key in wanted or (key.rsplit(".", 1)[-1] not in RUNNING_STATISTICS and not before_norm_bias(key))
+    }
+    missing, unexpected = model.load_state_dict(kept, strict=False)
+    new_biases = [key for key in missing if before_norm_bias(key)]
+    lacking = [key for key in missing if key.rsplit(".", 1)[0] not in norms and key not in new_biases]
+    if unexpected or lacking:
+        first = (list(unexpected) + lacking)[0]
+        raise ModelLoadError(f"--init {source}: weights do not fit the network with --norm (e.g. {first!r})")
+    parameters = dict(model.named_parameters())
+    with torch.no_grad():
+        for key in new_biases:
+            parameters[key].zero_()
+
+
 def _build_model(plan: Plan, precision: Precision) -> nn.Module:
     torch.manual_seed(plan.config.seed)  # the same initial weights on every rank and every rerun
     model = build_model(plan.model_config)
     if plan.init is not None:
-        _load_weights(model, plan.init["model"], plan.options.init, "--init")
+        init_norm = (plan.init.get("model_config") or {}).get("norm")
+        if init_norm is not None and init_norm != plan.model_config.norm:
+            _carry_over_norm(model, plan.init["model"], plan.options.init)
+        else:
+            _load_weights(model, plan.init["model"], plan.options.init, "--init")
     if plan.resume is not None:
         _load_weights(model, plan.resume["model"], plan.options.resume, "--resume")
     model = model.to(plan.device)

@@ -28,7 +28,8 @@ from stylecam.train.loop.checkpoint import load_checkpoint
 from stylecam.train.loop.distill import cache_folder, check_teacher
 from stylecam.train.loop.resume import check_resumable, init_model_config, resumed_config
 from stylecam.train.losses.style import StyleImage, load_style, resolve_style
-from stylecam.train.networks.model import ModelConfig, get_config, network_stride
+from stylecam.train.networks.compact import CompactNet
+from stylecam.train.networks.model import ModelConfig, get_config, network_class, network_stride
 
 log = logging.getLogger(__name__)
 
@@ -104,6 +105,7 @@ def _configs(
         model_config = get_config(config.arch)
     elif model_config.arch != config.arch:
         config = replace(config, arch=model_config.arch)
+    model_config = _with_norm(config, model_config)
     _check_crop(config, model_config)
     if config.calibrate_norm and not model_config.has_batch_norm:
         raise UsageError(
@@ -111,6 +113,18 @@ def _configs(
             f"{model_config.arch!r} network uses {model_config.norm} norm, which needs no calibration: drop the flag"
         )
     return config, model_config, resume, init
+
+
+def _with_norm(config: TrainConfig, model_config: ModelConfig) -> ModelConfig:
+    """The network with ``--norm`` applied (compact networks only; an ``--init`` network's weights carry over)."""
+    if config.norm is None or config.norm == model_config.norm:
+        return model_config
+    if network_class(model_config) is not CompactNet:
+        raise UsageError(
+            f"--norm applies to the compact networks (--arch lite or fast); the {model_config.arch!r} network "
+            f"uses {model_config.norm} norm: drop --norm"
+        )
+    return replace(model_config, norm=config.norm)
 
 
 def _cadence(options: RunOptions, resume: dict[str, Any] | None) -> RunOptions:
