@@ -17,12 +17,11 @@ import torch
 from tqdm import tqdm
 
 from stylecam.train.loop.engine import check_finite
-from stylecam.train.losses.criterion import LossTerms
+from stylecam.train.losses.criterion import OPTIONAL_TERMS, LossTerms
 
 log = logging.getLogger(__name__)
 
 TERMS = ("content", "style", "tv", "total")
-OPTIONAL_TERMS = ("distill", "temporal", "luminance")
 
 
 class Monitor:
@@ -69,7 +68,7 @@ class Monitor:
         if not self.enabled:
             return
         zero = terms.total.new_zeros(())
-        extra = [zero if value is None else value for value in (terms.distill, terms.temporal, terms.luminance)]
+        extra = [zero if value is None else value for value in (getattr(terms, name) for name in OPTIONAL_TERMS)]
         self._window.append(torch.stack([terms.content, terms.style, terms.tv, terms.total, *extra]))
         self._optional.update(name for name in OPTIONAL_TERMS if getattr(terms, name) is not None)
         self._images += images

@@ -17,6 +17,9 @@ from stylecam.train.config import TrainConfig
 from stylecam.train.losses.functional import content_loss, gram_matrix, style_loss, total_variation_loss
 from stylecam.train.losses.vgg import VGGFeatures
 
+# LossTerms fields that only some runs have (None otherwise), in the order logs show them
+OPTIONAL_TERMS = ("distill", "temporal", "luminance")
+
 
 @dataclass(frozen=True)
 class LossTerms:
@@ -48,7 +51,7 @@ class LossTerms:
             "tv": float(self.tv),
             "total": float(self.total),
         }
-        for name in ("distill", "temporal", "luminance"):
+        for name in OPTIONAL_TERMS:
             value = getattr(self, name)
             if value is not None:
                 values[name] = float(value)
