@@ -1,10 +1,10 @@
-"""Package a trained checkpoint as a bundled style: fp16 export with the parity gate, figures, card, catalog.
+"""Package a trained checkpoint as a bundled style: export with the parity gate, figures, card, catalog.
 
 For one checkpoint of a bundled public-domain painting (:data:`stylecam.paintings.PAINTINGS`):
-``stylecam export --fp16`` (the gate must pass), the style loss on the bundled photos and the
-warping error on a clip (:mod:`stylecam.export.bundle.measure`), a thumbnail (painting | stylized
-photo), then the model, its parity report, the catalog entry and the model card are written into
-the bundle folder. Re-running on the same checkpoint changes nothing but the card text; the
+``stylecam export --fp16`` (fp32 where that runs faster: :func:`export_precision`; the gate must pass),
+the style loss on the bundled photos and the warping error on a clip (:mod:`stylecam.export.bundle.measure`),
+a thumbnail (painting | stylized photo), then the model, its parity report, the catalog entry and the model
+card are written into the bundle folder. Re-running on the same checkpoint changes nothing but the card text; the
 variant (reference, lite, fast) comes from the checkpoint's architecture.
 """
 
@@ -101,13 +101,27 @@ def _write_thumbnail(target: Path, painting: Path, stylized: Any) -> None:
     write_jpeg(target, grid([[read_image(painting).bgr, stylized]], height=THUMB_HEIGHT), quality=82)
 
 
+def export_precision(data: dict[str, Any]) -> str:
+    """The precision a checkpoint ships in: fp16, except a compact network with instance norm (``hybrid``,
+    ``instance``), which ships in fp32.
+
+    Its instance norms stay in fp32 in an fp16 export, each between two Casts, and on ONNX Runtime's CPU
+    provider (the lite networks' target) those cost more than fp16 saves: the hybrid lite great_wave at
+    640x360 on a 2-core AMD EPYC ran 12.6 ms p50 in fp16 and 9.4 ms in fp32, as fast as the batch-norm lite
+    network in fp16 (9.3 ms), measured side by side (docs/models.md).
+    """
+    config = data.get("model_config") or {}
+    compact = str(config.get("arch") or data.get("arch") or "reference") != "reference"
+    return "fp32" if compact and config.get("norm") in ("instance", "hybrid") else "fp16"
+
+
 def _export_and_measure(
-    checkpoint: Path, painting: Painting, arch: str, settings: PackageSettings, scratch: Path
+    checkpoint: Path, painting: Painting, arch: str, precision: str, settings: PackageSettings, scratch: Path
 ) -> tuple[dict[str, Any], Any]:
     from stylecam.export.onnx import export_checkpoint
 
     model = scratch / variant_file(painting.name, arch)
-    result = export_checkpoint(checkpoint, model, fp16=True, style_license=painting.status)
+    result = export_checkpoint(checkpoint, model, fp16=precision == "fp16", style_license=painting.status)
     size = model.stat().st_size
     if size > MAX_MODEL_BYTES:
         raise VerificationError(f"{model.name} is {size / 2**20:.1f} MB; bundled models must stay under 8 MB")
@@ -165,12 +179,13 @@ def package_checkpoint(checkpoint: Path, settings: PackageSettings) -> PackageRe
     file = variant_file(painting.name, arch)
     parity = f"{Path(file).stem}.parity.json"
     with tempfile.TemporaryDirectory(prefix=".package-", dir=dest) as scratch:
-        figures, sample = _export_and_measure(checkpoint, painting, arch, settings, Path(scratch))
+        precision = export_precision(data)
+        figures, sample = _export_and_measure(checkpoint, painting, arch, precision, settings, Path(scratch))
         _publish(Path(scratch), dest, [file, parity])
     variant = {
         "file": file,
         "sha256": file_sha256(dest / file),
-        "precision": "fp16",
+        "precision": precision,
         "parity": parity,
         **figures,
         "checkpoint_sha256": digest,

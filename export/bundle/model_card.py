@@ -93,7 +93,12 @@ def _earlier(stages: list[dict[str, Any]], wall: float | None) -> list[str]:
     for stage in stages:
         name = stage.get("checkpoint", "?")
         if not stage.get("command"):
-            lines.append(f"  * `{name}`: not recorded (the checkpoint was gone or not a stylecam run when packaged)")
+            if stage.get("origin"):
+                lines.append(f"  * `{name}`: rebuilt from the {stage['origin']}; its training is in that model's card")
+            else:
+                lines.append(
+                    f"  * `{name}`: not recorded (the checkpoint was gone or not a stylecam run when packaged)"
+                )
             walls.append(None)
             continue
         seconds = stage.get("wall_seconds")
@@ -117,10 +122,11 @@ def _gate(variant: dict[str, Any]) -> list[str]:
         for check, db in gate.get("min_psnr_db", {}).items()
     ]
     sizes = ", ".join(gate.get("sizes") or [])
+    fp16 = " --fp16" if variant.get("precision") == "fp16" else ""
     return [
         "### Parity gate",
         "",
-        f"`stylecam export --fp16` passed the gate on {', '.join(gate.get('providers') or ['?'])} "
+        f"`stylecam export{fp16}` passed the gate on {', '.join(gate.get('providers') or ['?'])} "
         f"(onnx.checker full check, no NaN/Inf; frames N x H x W: {sizes}). Lowest PSNR per check:",
         "",
         "| check | lowest PSNR | bar |",

@@ -123,6 +123,22 @@ def training_record(checkpoint: Path, data: dict[str, Any], *, output_name: str)
     }
 
 
+def _origin(stage: dict[str, Any]) -> str | None:
+    """Where a checkpoint that is no training run came from (e.g. ``bundled model X.onnx``, written by
+    ``write_init_checkpoint``), read from the file when the stage did not record it and the file is still there."""
+    from stylecam.errors import StylecamError
+    from stylecam.train.loop.checkpoint import load_checkpoint
+
+    path = Path(str(stage.get("checkpoint") or ""))
+    if not path.is_file():
+        return None
+    try:
+        origin = load_checkpoint(path).get("origin")
+    except (StylecamError, OSError):
+        return None
+    return str(origin) if origin else None
+
+
 def earlier_stages(data: dict[str, Any]) -> list[dict[str, Any]]:
     """The runs behind the checkpoint's ``--init``, oldest first, each as its command and schedule.
 
@@ -133,7 +149,8 @@ def earlier_stages(data: dict[str, Any]) -> list[dict[str, Any]]:
         name = _short(str(stage.get("checkpoint") or "?"))
         config = stage.get("train_config")
         if stage.get("unrecorded") or not config:
-            stages.append({"checkpoint": name, "command": None})
+            origin = stage.get("origin") or _origin(stage)
+            stages.append({"checkpoint": name, "command": None, **({"origin": origin} if origin else {})})
         else:
             stages.append(
                 {

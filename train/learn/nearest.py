@@ -14,6 +14,7 @@ starts from it.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -127,6 +128,6 @@ def write_init_checkpoint(
         "model_config": config.to_dict(),
         "arch": config.arch,
         "style": {"name": style, "sha256": meta.style_sha256},
-        "origin": f"bundled model {model.name}",
+        "origin": f"bundled model {model.name} (sha256 {hashlib.sha256(model.read_bytes()).hexdigest()[:16]})",
     }
     return save_checkpoint(target, payload)

@@ -20,7 +20,7 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 MAX_STAGES = 8  # a longer chain is cut: its oldest runs become one "unrecorded" stage
-STAGE_KEYS = ("arch", "train_config", "style", "data", "teacher", "step", "images_seen")
+STAGE_KEYS = ("arch", "train_config", "style", "data", "teacher", "step", "images_seen", "origin")
 
 
 def tensorboard_wall_time(log_dir: Path, final_step: int) -> float | None:

@@ -16,8 +16,8 @@ import cv2
 import pytest
 
 from stylecam.export.bundle.catalog import style_entry, variant_file
-from stylecam.export.bundle.model_card import render_model_card
-from stylecam.export.bundle.record import train_command
+from stylecam.export.bundle.model_card import _earlier, render_model_card
+from stylecam.export.bundle.record import earlier_stages, train_command
 from stylecam.paintings import PAINTINGS
 from stylecam.runtime.inference.catalog import catalog_problems, style_entries
 from stylecam.runtime.inference.models import read_catalog, resolve_model
@@ -215,3 +215,43 @@ def test_train_command_names_the_gram_distillation_weight() -> None:
 def test_variants_are_listed_reference_first() -> None:
     entry = style_entry(PAINTINGS["udnie"], {"x9": {}, "lite": {}, "fast": {}, "reference": {}})
     assert list(entry["variants"]) == ["reference", "lite", "fast", "x9"]
+
+
+def test_an_init_rebuilt_from_a_bundled_model_is_named_in_the_card(tmp_path: Path) -> None:
+    origin = "bundled model udnie.lite.onnx (sha256 0123456789abcdef)"
+    net = tiny_net()
+    payload = {"model": net.state_dict(), "model_config": net.config.to_dict(), "origin": origin}
+    (tmp_path / "init").mkdir()
+    init = save_checkpoint(tmp_path / "init" / "udnie.lite.pt", payload)
+    student = {"init": {"checkpoint": str(init), "style": "udnie"}}
+    (stage,) = earlier_stages(student)
+    assert stage == {"checkpoint": "init/udnie.lite.pt", "command": None, "origin": origin}
+    lines = "\n".join(_earlier([stage], None))
+    assert f"`init/udnie.lite.pt`: rebuilt from the {origin}; its training is in that model's card" in lines
+
+    init.unlink()  # gone when packaged: nothing to say but its name
+    (stage,) = earlier_stages(student)
+    assert "origin" not in stage and "`init/udnie.lite.pt`: not recorded" in "\n".join(_earlier([stage], None))
+
+
+@pytest.mark.parametrize(
+    ("config", "precision"),
+    [
+        ({"arch": "reference", "norm": "instance"}, "fp16"),  # its norms' fp32 islands are worth it on GPUs too
+        ({"arch": "lite", "norm": "batch"}, "fp16"),  # folded into the convs: no norm op left
+        ({"arch": "lite", "norm": "hybrid"}, "fp32"),  # Cast pairs around every norm cost more than fp16 saves
+        ({"arch": "fast", "norm": "instance"}, "fp32"),
+    ],
+)
+def test_export_precision(config: dict[str, str], precision: str) -> None:
+    from stylecam.export.bundle.builder import export_precision
+
+    assert export_precision({"model_config": config}) == precision
+
+
+def test_an_fp32_variant_card_names_the_export_it_passed() -> None:
+    from stylecam.export.bundle.model_card import _gate
+
+    gate = {"providers": ["CPUExecutionProvider"], "min_psnr_db": {"fp32 onnxruntime vs torch": 90.0}, "sizes": []}
+    assert "`stylecam export` passed the gate" in "\n".join(_gate({"precision": "fp32", "gate": gate}))
+    assert "`stylecam export --fp16` passed the gate" in "\n".join(_gate({"precision": "fp16", "gate": gate}))

@@ -96,13 +96,15 @@ def test_the_lite_network_starts_from_the_bundled_lite_network(
     init = checkpoint["init"]
     assert (init["checkpoint"], init["style"]) == (str(job.layout.lite_init), "starry_night")
     assert init["stages"][-1]["checkpoint"] == str(job.layout.lite_init)  # the card can show it
+    assert init["stages"][-1]["origin"].startswith("bundled model starry_night.lite.onnx (sha256 ")
     assert checkpoint["step"] == 1 and checkpoint["model_config"]["arch"] == "lite"
     start = job.state["lite_start"]
     assert start == {"from": "bundled", "name": "starry_night", "file": "starry_night.lite.onnx"}
     assert lite_start_text(start) == "from the bundled starry_night lite network"
     assert json.loads(job.layout.state_file.read_text())["lite_start"] == start
     init = load_checkpoint(job.layout.lite_init)
-    assert init["origin"] == "bundled model starry_night.lite.onnx" and init["style"]["name"] == "starry_night"
+    assert re.fullmatch(r"bundled model starry_night\.lite\.onnx \(sha256 [0-9a-f]{16}\)", init["origin"])
+    assert init["style"]["name"] == "starry_night"
 
     # Resumed: the stage continues its own checkpoint, the bundled network is not rebuilt again.
     job.layout.lite_init.unlink()
