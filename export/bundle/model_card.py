@@ -94,7 +94,7 @@ def _earlier(stages: list[dict[str, Any]], wall: float | None) -> list[str]:
         name = stage.get("checkpoint", "?")
         if not stage.get("command"):
             if stage.get("origin"):
-                lines.append(f"  * `{name}`: rebuilt from the {stage['origin']}; its training is in that model's card")
+                lines.append(f"  * `{name}`: no training run: {stage['origin']}")
             else:
                 lines.append(
                     f"  * `{name}`: not recorded (the checkpoint was gone or not a stylecam run when packaged)"

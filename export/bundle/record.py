@@ -123,9 +123,9 @@ def training_record(checkpoint: Path, data: dict[str, Any], *, output_name: str)
     }
 
 
-def _origin(stage: dict[str, Any]) -> str | None:
-    """Where a checkpoint that is no training run came from (e.g. ``bundled model X.onnx``, written by
-    ``write_init_checkpoint``), read from the file when the stage did not record it and the file is still there."""
+def _file_of(stage: dict[str, Any]) -> dict[str, Any] | None:
+    """The checkpoint of a stage that recorded no training (made by a tool, e.g. ``write_init_checkpoint``
+    or a conversion), read again when the file is still there: it may say where it came from."""
     from stylecam.errors import StylecamError
     from stylecam.train.loop.checkpoint import load_checkpoint
 
@@ -133,10 +133,25 @@ def _origin(stage: dict[str, Any]) -> str | None:
     if not path.is_file():
         return None
     try:
-        origin = load_checkpoint(path).get("origin")
+        return load_checkpoint(path)
     except (StylecamError, OSError):
         return None
-    return str(origin) if origin else None
+
+
+def _with_sources(stages: list[dict[str, Any]], depth: int = 3) -> list[dict[str, Any]]:
+    """``stages`` with, before each stage that is no training run, what its file says: where it came from
+    (``origin``) and the runs behind it (its own ``init`` record), e.g. a network converted to another
+    normalisation by a script keeps the chain of the network it was converted from."""
+    out: list[dict[str, Any]] = []
+    for stage in stages:
+        data = _file_of(stage) if (stage.get("unrecorded") or not stage.get("train_config")) else None
+        if data is not None:
+            chain = stages_before(data) if depth > 0 else []
+            if chain and not (out and out[-1].get("checkpoint") == chain[-1].get("checkpoint")):  # not already there
+                out.extend(_with_sources(chain, depth - 1))
+            stage = {**stage, "origin": stage.get("origin") or data.get("origin")}
+        out.append(stage)
+    return out
 
 
 def earlier_stages(data: dict[str, Any]) -> list[dict[str, Any]]:
@@ -145,11 +160,11 @@ def earlier_stages(data: dict[str, Any]) -> list[dict[str, Any]]:
     A run is named by its file and folder (``lite/stage1.pt``): the chain often reuses a file name.
     """
     stages, previous = [], None
-    for stage in stages_before(data):
+    for stage in _with_sources(stages_before(data)):
         name = _short(str(stage.get("checkpoint") or "?"))
         config = stage.get("train_config")
         if stage.get("unrecorded") or not config:
-            origin = stage.get("origin") or _origin(stage)
+            origin = stage.get("origin")
             stages.append({"checkpoint": name, "command": None, **({"origin": origin} if origin else {})})
         else:
             stages.append(

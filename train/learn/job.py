@@ -178,14 +178,11 @@ class _Job:
         if variant is not None and variant.path.is_file():
             self.progress.stage(f"rebuilding the bundled {name} lite network")
             try:
+                config = _lite_config(variant.path)
                 write_init_checkpoint(
-                    variant.path,
-                    self.layout.lite_init,
-                    style=name,
-                    expect=get_config("lite"),
-                    images=self._calibration_crops(),
+                    variant.path, self.layout.lite_init, style=name, expect=config, images=self._calibration_crops()
                 )
-                start = {"from": "bundled", "name": name, "file": variant.path.name}
+                start = {"from": "bundled", "name": name, "file": variant.path.name, "norm": config.norm}
             except (ModelLoadError, UsageError, ValueError, RuntimeError) as exc:
                 log.warning(
                     "the bundled %s lite network cannot start the lite network (%s): it learns from scratch", name, exc
@@ -253,10 +250,14 @@ class _Job:
             settings = {"size": s.crop, "batch_size": s.batch, "learning_rate": s.learning_rate, **painting}
             return Phase(name, options, settings, s.lr_decay, s.calibration_steps, s.min_steps, s.max_steps)
         teacher = {"teacher": self.layout.checkpoint(REFERENCE), "teacher_cache": self.layout.teacher_cache}
+        # The lite network keeps the normalisation of the bundled lite network it starts from (batch, or
+        # hybrid for a style whose lite network was retrained with instance norm in its residual blocks).
+        norm = (self.state.get("lite_start") or {}).get("norm")
+        lite = {"arch": "lite", "norm": norm if norm != get_config("lite").norm else None}
         if name == LITE_PIXEL:  # the painting's losses stay 0 (the default with a teacher): no VGG19
             init = self.layout.lite_init if (self.state.get("lite_start") or {}).get("from") == "bundled" else None
             options = self._options(name, init=init, save_every=s.lite_save_every, **teacher)
-            settings = {"arch": "lite", "size": s.lite_crop, "batch_size": s.lite_batch}
+            settings = {**lite, "size": s.lite_crop, "batch_size": s.lite_batch}
             settings |= {"learning_rate": s.lite_learning_rate, "style_size": s.style_size}
             settings["temporal_weight"] = s.temporal_weight
             settings["calibrate_norm"] = s.lite_norm_size
@@ -264,7 +265,7 @@ class _Job:
         # LITE_STYLE: from the pixel stage's weights; VGG19 steps, so timed and saved like the reference's.
         # The temporal term keeps its ratio to the pixel term (0.02 at 1 is 24 at 1200).
         options = self._options(name, init=self.layout.checkpoint(LITE_PIXEL), save_every=s.save_every, **teacher)
-        settings = {"arch": "lite", "size": s.lite_crop, "batch_size": s.lite_style_batch}
+        settings = {**lite, "size": s.lite_crop, "batch_size": s.lite_style_batch}
         settings |= {"learning_rate": s.lite_style_learning_rate, **painting}
         settings |= {"distill_pixel_weight": s.lite_style_pixel_weight}
         settings["temporal_weight"] = s.temporal_weight * s.lite_style_pixel_weight
@@ -409,6 +410,19 @@ class _Job:
             f"{self.layout.folder}; continue with: {again}",
             self.result(complete=False),
         )
+
+
+def _lite_config(model: Path) -> Any:
+    """The network config of a bundled lite ``model``, the one ``--arch lite`` builds with its norm (batch, hybrid
+    or instance): what the job's lite network is then trained as. Anything else is the lite preset, which
+    :func:`write_init_checkpoint` then refuses (ModelLoadError: the lite network learns from scratch)."""
+    from stylecam.onnxfile import load_onnx_safely, metadata_of
+    from stylecam.train.networks.model import ModelConfig
+
+    preset = get_config("lite")
+    meta = metadata_of(load_onnx_safely(model, load_external_data=False), source=str(model))
+    config = ModelConfig.from_dict(meta.model_config) if meta.model_config else preset
+    return config if replace(config, norm=preset.norm) == preset else preset
 
 
 def lite_start_text(start: dict[str, Any]) -> str:

@@ -128,6 +128,7 @@ def write_init_checkpoint(
         "model_config": config.to_dict(),
         "arch": config.arch,
         "style": {"name": style, "sha256": meta.style_sha256},
-        "origin": f"bundled model {model.name} (sha256 {hashlib.sha256(model.read_bytes()).hexdigest()[:16]})",
+        "origin": f"the network of bundled model {model.name} (sha256 "
+        f"{hashlib.sha256(model.read_bytes()).hexdigest()[:16]}), rebuilt from the file; its training is in its card",
     }
     return save_checkpoint(target, payload)

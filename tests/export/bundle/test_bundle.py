@@ -217,21 +217,50 @@ def test_variants_are_listed_reference_first() -> None:
     assert list(entry["variants"]) == ["reference", "lite", "fast", "x9"]
 
 
-def test_an_init_rebuilt_from_a_bundled_model_is_named_in_the_card(tmp_path: Path) -> None:
-    origin = "bundled model udnie.lite.onnx (sha256 0123456789abcdef)"
-    net = tiny_net()
-    payload = {"model": net.state_dict(), "model_config": net.config.to_dict(), "origin": origin}
-    (tmp_path / "init").mkdir()
-    init = save_checkpoint(tmp_path / "init" / "udnie.lite.pt", payload)
-    student = {"init": {"checkpoint": str(init), "style": "udnie"}}
-    (stage,) = earlier_stages(student)
-    assert stage == {"checkpoint": "init/udnie.lite.pt", "command": None, "origin": origin}
-    lines = "\n".join(_earlier([stage], None))
-    assert f"`init/udnie.lite.pt`: rebuilt from the {origin}; its training is in that model's card" in lines
+def test_a_start_that_is_no_training_run_says_what_it_is_and_keeps_the_chain_behind_it(tmp_path: Path) -> None:
+    from stylecam.train.loop.lineage import init_record
 
-    init.unlink()  # gone when packaged: nothing to say but its name
-    (stage,) = earlier_stages(student)
-    assert "origin" not in stage and "`init/udnie.lite.pt`: not recorded" in "\n".join(_earlier([stage], None))
+    net = tiny_net()
+    weights = {"model": net.state_dict(), "model_config": net.config.to_dict()}
+    origin = "the network of bundled model udnie.lite.onnx (sha256 0123456789abcdef), rebuilt from the file"
+    rebuilt = save_checkpoint(tmp_path / "udnie.lite.pt", {**weights, "origin": origin})
+    trained = tmp_path / "trained.pt"
+    _checkpoint(trained, "udnie")  # a training run (its own --init file is not on disk)
+    converted = save_checkpoint(
+        tmp_path / "converted.pt",
+        {**weights, "origin": "its weights in another layout", "init": init_record(trained, torch_load(trained))},
+    )
+    for start, stages in (
+        (rebuilt, [("udnie.lite.pt", origin)]),
+        (
+            converted,
+            [("starry_night.pt", None), ("trained.pt", None), ("converted.pt", "its weights in another layout")],
+        ),
+    ):
+        found = earlier_stages({"init": {"checkpoint": str(start), "style": "udnie"}})
+        assert [(Path(st["checkpoint"]).name, st.get("origin")) for st in found] == stages
+        assert (found[-2]["command"] or "").startswith("stylecam train") if len(found) > 1 else True
+        card = "\n".join(_earlier(found, None))
+        assert f"`{Path(start).parent.name}/{Path(start).name}`: no training run: {stages[-1][1]}" in card
+
+    # recorded when the run started, before the converted file said where it came from: read from the file now
+    recorded = {
+        "checkpoint": "hy.pt",
+        "style": "udnie",
+        "stages": [{"checkpoint": str(converted), "train_config": None}],
+    }
+    found = earlier_stages({"init": recorded})
+    assert [Path(st["checkpoint"]).name for st in found] == ["starry_night.pt", "trained.pt", "converted.pt"]
+
+    rebuilt.unlink()  # gone when packaged: nothing to say but its name
+    (stage,) = earlier_stages({"init": {"checkpoint": str(rebuilt), "style": "udnie"}})
+    assert "origin" not in stage and "not recorded" in "\n".join(_earlier([stage], None))
+
+
+def torch_load(path: Path) -> dict:
+    from stylecam.train.loop.checkpoint import load_checkpoint
+
+    return load_checkpoint(path)
 
 
 @pytest.mark.parametrize(

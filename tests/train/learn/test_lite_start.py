@@ -33,13 +33,28 @@ torch = pytest.importorskip("torch")
 SHIPPED_LITE = models_dir() / "starry_night.lite.onnx"
 
 
+def _props(model: Path) -> dict[str, str]:
+    return {prop.key: prop.value for prop in onnx.load(str(model), load_external_data=False).metadata_props}
+
+
 def _bundle(folder: Path, lite: str | None) -> Path:
     """starry_night with a contract reference network and, unless ``lite`` is None, a lite variant:
-    ``shipped`` (the real lite network), ``garbage`` (not an ONNX file) or ``other`` (a lite network of
-    another architecture config)."""
+    ``shipped`` (the real lite network), ``hybrid`` (a lite network with instance norm in its residual
+    blocks), ``garbage`` (not an ONNX file) or ``other`` (a lite network of another architecture config)."""
     make_bundle(folder, {"starry_night": ("reference", "lite") if lite else ("reference",)})
     if lite == "shipped":
         shutil.copyfile(SHIPPED_LITE, folder / "starry_night.lite.onnx")
+    elif lite == "hybrid":
+        from stylecam.export.metadata import metadata_from_checkpoint
+        from stylecam.export.onnx import export_onnx
+        from stylecam.train.networks.compact import CompactNet
+        from stylecam.train.networks.model import get_config
+
+        with torch.random.fork_rng():
+            torch.manual_seed(0)
+            net = CompactNet(replace(get_config("lite"), norm="hybrid")).eval()
+        meta = metadata_from_checkpoint({"model_config": net.config.to_dict()}, style_license_override="CC0")
+        export_onnx(net, folder / "starry_night.lite.onnx", metadata=meta)
     elif lite == "garbage":
         (folder / "starry_night.lite.onnx").write_bytes(b"not an onnx file")
     elif lite == "other":
@@ -96,14 +111,18 @@ def test_the_lite_network_starts_from_the_bundled_lite_network(
     init = checkpoint["init"]
     assert (init["checkpoint"], init["style"]) == (str(job.layout.lite_init), "starry_night")
     assert init["stages"][-1]["checkpoint"] == str(job.layout.lite_init)  # the card can show it
-    assert init["stages"][-1]["origin"].startswith("bundled model starry_night.lite.onnx (sha256 ")
+    assert init["stages"][-1]["origin"].startswith("the network of bundled model starry_night.lite.onnx (sha256 ")
     assert checkpoint["step"] == 1 and checkpoint["model_config"]["arch"] == "lite"
     start = job.state["lite_start"]
-    assert start == {"from": "bundled", "name": "starry_night", "file": "starry_night.lite.onnx"}
+    shipped_norm = json.loads(_props(SHIPPED_LITE)["stylecam.model_config"])["norm"]  # batch or hybrid
+    assert start == {"from": "bundled", "name": "starry_night", "file": "starry_night.lite.onnx", "norm": shipped_norm}
+    assert checkpoint["model_config"]["norm"] == shipped_norm
+    assert checkpoint["train_config"]["norm"] == (None if shipped_norm == "batch" else shipped_norm)
     assert lite_start_text(start) == "from the bundled starry_night lite network"
     assert json.loads(job.layout.state_file.read_text())["lite_start"] == start
     init = load_checkpoint(job.layout.lite_init)
-    assert re.fullmatch(r"bundled model starry_night\.lite\.onnx \(sha256 [0-9a-f]{16}\)", init["origin"])
+    expected = r"the network of bundled model starry_night\.lite\.onnx \(sha256 [0-9a-f]{16}\), rebuilt from .*"
+    assert re.fullmatch(expected, init["origin"])
     assert init["style"]["name"] == "starry_night"
 
     # Resumed: the stage continues its own checkpoint, the bundled network is not rebuilt again.
@@ -114,6 +133,20 @@ def test_the_lite_network_starts_from_the_bundled_lite_network(
     assert resumed["step"] == 2 and not job.layout.lite_init.exists()
     assert resumed["init"] == checkpoint["init"]  # a resumed run keeps the record of where it started
     assert job.state["lite_start"] == start
+
+
+def test_a_hybrid_bundled_lite_network_is_trained_on_as_a_hybrid_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, one_thread: None
+) -> None:
+    from stylecam.train.learn.job import LITE_STYLE
+
+    job = _job(tmp_path, monkeypatch, "hybrid")
+    checkpoint = _pixel_stage(job)
+    start = job.state["lite_start"]
+    assert start == {"from": "bundled", "name": "starry_night", "file": "starry_night.lite.onnx", "norm": "hybrid"}
+    assert checkpoint["init"]["checkpoint"] == str(job.layout.lite_init)  # started from it, not from scratch
+    assert checkpoint["model_config"]["norm"] == checkpoint["train_config"]["norm"] == "hybrid"
+    assert job._phase(LITE_STYLE).settings["norm"] == "hybrid"  # the second stage too
 
 
 def test_without_a_bundled_lite_network_it_starts_from_scratch(
