@@ -101,18 +101,16 @@ def _write_thumbnail(target: Path, painting: Path, stylized: Any) -> None:
     write_jpeg(target, grid([[read_image(painting).bgr, stylized]], height=THUMB_HEIGHT), quality=82)
 
 
-def export_precision(data: dict[str, Any]) -> str:
-    """The precision a checkpoint ships in: fp16, except a compact network with instance norm (``hybrid``,
-    ``instance``), which ships in fp32.
+def export_precision(arch: str, norm: str | None) -> str:
+    """The precision a network of ``arch`` with ``norm`` ships in: fp16, except a compact network with instance
+    norm (``hybrid``, ``instance``), which ships in fp32.
 
     Its instance norms stay in fp32 in an fp16 export, each between two Casts, and on ONNX Runtime's CPU
     provider (the lite networks' target) those cost more than fp16 saves: the hybrid lite great_wave at
     640x360 on a 2-core AMD EPYC ran 12.6 ms p50 in fp16 and 9.4 ms in fp32, as fast as the batch-norm lite
     network in fp16 (9.3 ms), measured side by side (docs/models.md).
     """
-    config = data.get("model_config") or {}
-    compact = str(config.get("arch") or data.get("arch") or "reference") != "reference"
-    return "fp32" if compact and config.get("norm") in ("instance", "hybrid") else "fp16"
+    return "fp32" if arch != "reference" and norm in ("instance", "hybrid") else "fp16"
 
 
 def _export_and_measure(
@@ -179,7 +177,7 @@ def package_checkpoint(checkpoint: Path, settings: PackageSettings) -> PackageRe
     file = variant_file(painting.name, arch)
     parity = f"{Path(file).stem}.parity.json"
     with tempfile.TemporaryDirectory(prefix=".package-", dir=dest) as scratch:
-        precision = export_precision(data)
+        precision = export_precision(arch, (data.get("model_config") or {}).get("norm"))
         figures, sample = _export_and_measure(checkpoint, painting, arch, precision, settings, Path(scratch))
         _publish(Path(scratch), dest, [file, parity])
     variant = {

@@ -13,6 +13,7 @@ from stylecam.paintings import Painting
 
 # what stays in fp32 in an fp16 export, per architecture (the lite/fast networks fold their batch norms)
 NORM_NOTE = {"reference": " (instance-norm statistics in fp32)"}
+NOT_RECORDED = "not recorded (the checkpoint was gone or not a stylecam run when packaged)"
 
 
 def _db(value: Any) -> str:
@@ -93,12 +94,9 @@ def _earlier(stages: list[dict[str, Any]], wall: float | None) -> list[str]:
     for stage in stages:
         name = stage.get("checkpoint", "?")
         if not stage.get("command"):
-            if stage.get("origin"):
-                lines.append(f"  * `{name}`: no training run: {stage['origin']}")
-            else:
-                lines.append(
-                    f"  * `{name}`: not recorded (the checkpoint was gone or not a stylecam run when packaged)"
-                )
+            origin = stage.get("origin")
+            what = f"no training run: {origin}" if origin else NOT_RECORDED
+            lines.append(f"  * `{name}`: {what}")
             walls.append(None)
             continue
         seconds = stage.get("wall_seconds")

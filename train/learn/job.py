@@ -252,10 +252,10 @@ class _Job:
         teacher = {"teacher": self.layout.checkpoint(REFERENCE), "teacher_cache": self.layout.teacher_cache}
         # The lite network keeps the normalisation of the bundled lite network it starts from (batch, or
         # hybrid for a style whose lite network was retrained with instance norm in its residual blocks).
-        norm = (self.state.get("lite_start") or {}).get("norm")
-        lite = {"arch": "lite", "norm": norm if norm != get_config("lite").norm else None}
+        start = self.state.get("lite_start") or {}
+        lite = {"arch": "lite", "norm": start.get("norm") if start.get("norm") != get_config("lite").norm else None}
         if name == LITE_PIXEL:  # the painting's losses stay 0 (the default with a teacher): no VGG19
-            init = self.layout.lite_init if (self.state.get("lite_start") or {}).get("from") == "bundled" else None
+            init = self.layout.lite_init if start.get("from") == "bundled" else None
             options = self._options(name, init=init, save_every=s.lite_save_every, **teacher)
             settings = {**lite, "size": s.lite_crop, "batch_size": s.lite_batch}
             settings |= {"learning_rate": s.lite_learning_rate, "style_size": s.style_size}

@@ -14,7 +14,6 @@ starts from it.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -112,6 +111,7 @@ def write_init_checkpoint(
     """
     from stylecam.export.rebuild import network_from_onnx, trainable_network
     from stylecam.onnxfile import load_onnx_safely, metadata_of
+    from stylecam.runtime.inference.catalog import file_sha256
 
     proto = load_onnx_safely(model)
     meta = metadata_of(proto, source=str(model))
@@ -129,6 +129,6 @@ def write_init_checkpoint(
         "arch": config.arch,
         "style": {"name": style, "sha256": meta.style_sha256},
         "origin": f"the network of bundled model {model.name} (sha256 "
-        f"{hashlib.sha256(model.read_bytes()).hexdigest()[:16]}), rebuilt from the file; its training is in its card",
+        f"{file_sha256(model)[:16]}), rebuilt from the file; its training is in its card",
     }
     return save_checkpoint(target, payload)

@@ -218,6 +218,7 @@ def test_variants_are_listed_reference_first() -> None:
 
 
 def test_a_start_that_is_no_training_run_says_what_it_is_and_keeps_the_chain_behind_it(tmp_path: Path) -> None:
+    from stylecam.train.loop.checkpoint import load_checkpoint
     from stylecam.train.loop.lineage import init_record
 
     net = tiny_net()
@@ -228,7 +229,7 @@ def test_a_start_that_is_no_training_run_says_what_it_is_and_keeps_the_chain_beh
     _checkpoint(trained, "udnie")  # a training run (its own --init file is not on disk)
     converted = save_checkpoint(
         tmp_path / "converted.pt",
-        {**weights, "origin": "its weights in another layout", "init": init_record(trained, torch_load(trained))},
+        {**weights, "origin": "its weights in another layout", "init": init_record(trained, load_checkpoint(trained))},
     )
     for start, stages in (
         (rebuilt, [("udnie.lite.pt", origin)]),
@@ -257,12 +258,6 @@ def test_a_start_that_is_no_training_run_says_what_it_is_and_keeps_the_chain_beh
     assert "origin" not in stage and "not recorded" in "\n".join(_earlier([stage], None))
 
 
-def torch_load(path: Path) -> dict:
-    from stylecam.train.loop.checkpoint import load_checkpoint
-
-    return load_checkpoint(path)
-
-
 @pytest.mark.parametrize(
     ("config", "precision"),
     [
@@ -275,7 +270,7 @@ def torch_load(path: Path) -> dict:
 def test_export_precision(config: dict[str, str], precision: str) -> None:
     from stylecam.export.bundle.builder import export_precision
 
-    assert export_precision({"model_config": config}) == precision
+    assert export_precision(config["arch"], config["norm"]) == precision
 
 
 def test_an_fp32_variant_card_names_the_export_it_passed() -> None:
