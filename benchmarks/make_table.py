@@ -5,8 +5,9 @@
     python benchmarks/make_table.py --check    # exit 1 when the READMEs are out of date
 
 The tables go between ``<!-- NAME:begin -->`` / ``<!-- NAME:end -->`` markers (``bench-table``,
-``eval-table``: the default smoothing modes side by side, one line per clip, ``eval-table-full``:
-every mode of every run); nothing else is touched.
+``bench-summary``: the newest CPU measurement of each bundled lite network at 640x360, ``eval-table``:
+the default smoothing modes side by side, one line per clip, ``eval-table-full``: every mode of every
+run); nothing else is touched.
 Every bench table is captioned with its machine, providers, date and load average.
 """
 
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import sys
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -50,7 +52,7 @@ def load_results(folder: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any
         data = json.loads(path.read_text(encoding="utf-8"))
         if data.get("schema") == "stylecam-bench":
             validate_run(data, source=path.name)
-            runs.append(data)
+            runs.append({**data, "_file": path.name})
         elif data.get("schema") == "stylecam-eval":
             validate_record(data, source=path.name)
             evals.append(data)
@@ -109,6 +111,57 @@ def bench_table(run: Mapping[str, Any]) -> str:
     return "\n".join(lines)
 
 
+SUMMARY_SIZE = "640x360"
+
+
+def _timed(run: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """The run's measured model-only CPU rows at :data:`SUMMARY_SIZE`."""
+    return [
+        row
+        for row in run["rows"]
+        if row["kind"] == "model" and row["status"] == "ok" and row["size"] == SUMMARY_SIZE and row["device"] == "cpu"
+    ]
+
+
+def bench_summary(runs: Iterable[Mapping[str, Any]]) -> str:
+    """One line per lite network (``*.lite.onnx``): its newest run, the median of that run's rounds.
+
+    Older runs of the same file name measured a network it has since replaced, so only the newest
+    counts; the reference column is the fp32 random-weight reference timed in the same run (the ratio
+    is only meaningful within one run on a shared machine).
+    """
+    newest: dict[str, Mapping[str, Any]] = {}
+    for run in runs:
+        for name in {row["model"] for row in _timed(run) if row["model"].endswith(".lite.onnx")}:
+            if name not in newest or run["host"].get("date", "") >= newest[name]["host"].get("date", ""):
+                newest[name] = run
+    if not newest:
+        return "*No CPU measurement of a lite network yet.*"
+    lines = [
+        f"Model only (one inference call, {SUMMARY_SIZE}, CPU), median of each run's rounds; "
+        "the newest run per network:",
+        "",
+        "| lite network | p50 ms | p95 ms | fps | reference p50 ms, same run | vs reference | rounds "
+        "| measured (load average) | results |",
+        "|---|---:|---:|---:|---:|---:|---:|---|---|",
+    ]
+    for name, run in sorted(newest.items()):
+        rows = [row for row in _timed(run) if row["model"] == name]
+        reference = [row["p50_ms"] for row in _timed(run) if row["reference"] and row["precision"] == "fp32"]
+        ratios = [row["vs_reference"] for row in rows if row.get("vs_reference") is not None]
+        host = run["host"]
+        load = f"{(run.get('load_start') or ['?'])[0]} → {(run.get('load_end') or ['?'])[0]}"
+        p50, p95, fps = (statistics.median(row[key] for row in rows) for key in ("p50_ms", "p95_ms", "fps"))
+        lines.append(
+            f"| {name} | {p50:.1f} | {p95:.1f} | {fps:.1f} "
+            f"| {_num(statistics.median(reference) if reference else None)} "
+            f"| {f'{statistics.median(ratios):.1f}×' if ratios else '–'} | {len(rows)} "
+            f"| {host.get('date', '')[:10]}, {host.get('cpu')} {host.get('cores')} cores ({load}) "
+            f"| [{run['_file']}](benchmarks/results/{run['_file']}) |"
+        )
+    return "\n".join(lines)
+
+
 def eval_table(records: Iterable[Mapping[str, Any]]) -> str:
     """Every evaluation as rows of one Markdown table (smoothing modes side by side per clip)."""
     lines = [
@@ -163,16 +216,23 @@ def eval_summary(records: Iterable[Mapping[str, Any]]) -> str:
 
 
 def tables(folder: Path = RESULTS) -> dict[str, str]:
-    """Every generated section (``bench-table``, ``eval-table``, ``eval-table-full``) from ``folder``."""
+    """The generated sections from ``folder``: bench-table, bench-summary, eval-table, eval-table-full."""
     runs, evals = load_results(folder)
     bench = "\n\n".join(bench_table(run) for run in runs) or "*No benchmark results yet.*"
+    summary = bench_summary(runs)
     if not evals:
         return {
             "bench-table": bench,
+            "bench-summary": summary,
             "eval-table": "*No eval results yet.*",
             "eval-table-full": "*No eval results yet.*",
         }
-    return {"bench-table": bench, "eval-table": eval_summary(evals), "eval-table-full": eval_table(evals)}
+    return {
+        "bench-table": bench,
+        "bench-summary": summary,
+        "eval-table": eval_summary(evals),
+        "eval-table-full": eval_table(evals),
+    }
 
 
 def replace_sections(text: str, sections: Mapping[str, str]) -> str:

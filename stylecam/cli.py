@@ -12,6 +12,7 @@ import argparse
 import contextlib
 import importlib
 import logging
+import shlex
 import signal
 import sys
 import threading
@@ -202,6 +203,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0 if argv else 2
     parser = build_parser(name)
     args = parser.parse_args(rest)
+    # What a result file records as the command that made it (bench --json, eval --json).
+    args.command_line = shlex.join(["stylecam", name, *rest])
     _configure_logging(args)
     stop = _Interruption()
     try:

@@ -61,6 +61,34 @@ def test_bench_table_from_a_record(tmp_path: Path) -> None:
     assert "failed: out of memory" in lines[5]  # 1080p after 360p, and its failure is shown
 
 
+def _model_row(model: str, p50: float, *, reference: bool = False, precision: str = "fp32", size=(640, 360)):
+    row = failed_row("model", model, *size, reason="x")
+    row.update(status="ok", p50_ms=p50, p95_ms=p50 + 1, fps=1000 / p50, reference=reference, precision=precision)
+    row.update(device="cpu", arch="reference" if reference else "lite")
+    return row
+
+
+def test_bench_summary_keeps_the_newest_run_of_each_lite_network(tmp_path: Path) -> None:
+    host = {"cpu": "Test CPU", "cores": 2, "gpu": "none"}
+    old = [_model_row("a.lite.onnx", 30.0), _model_row("reference (random weights)", 600.0, reference=True)]
+    new = [_model_row("a.lite.onnx", p50) for p50 in (10.0, 14.0, 11.0)]  # three rounds: the median is 11
+    new += [_model_row("reference (random weights)", p50, reference=True) for p50 in (500.0, 520.0, 510.0)]
+    new += [_model_row("reference (random weights, fp16)", 100.0, reference=True, precision="fp16")]
+    new += [_model_row("a.lite.onnx", 1.0, size=(320, 180)), _model_row("b.onnx", 5.0)]  # another size; not lite
+    for rows in (old, new):
+        for row in rows:
+            ref = [r["fps"] for r in rows if r["reference"] and r["precision"] == "fp32"]
+            row["vs_reference"] = None if row["reference"] else row["fps"] / ref[0]
+    for name, date, rows in (("z-old.json", "2026-12-01", old), ("a-new.json", "2026-12-06", new)):
+        run = build_run({**host, "date": date}, {}, rows, load_start=[1.0, 0, 0], load_end=[2.0, 0, 0])
+        (tmp_path / name).write_text(json.dumps(run))
+    lines = _load("make_table").tables(tmp_path)["bench-summary"].splitlines()
+    (row,) = [line for line in lines if line.startswith("| a.lite.onnx")]  # b.onnx and the old run left out
+    cells = [cell.strip() for cell in row.split("|")[1:-1]]
+    assert cells[1:4] == ["11.0", "12.0", "90.9"] and cells[4] == "510.0"  # medians; fp32 reference only
+    assert cells[5] == "45.5×" and cells[6] == "3" and cells[7].startswith("2026-12-06") and "a-new.json" in cells[8]
+
+
 def test_run_all_then_make_table(tmp_path: Path) -> None:
     model = make_contract_model(tmp_path / "tiny.onnx", op="conv")
     scene = PanningScene(64, 48)

@@ -120,11 +120,13 @@ def build_run(
     *,
     load_start: list[float] | None,
     load_end: list[float] | None,
+    command: str | None = None,
 ) -> dict[str, Any]:
-    """The run record that ``--json`` writes (see the module doc)."""
+    """The run record that ``--json`` writes (see the module doc); ``command``: the command line that made it."""
     return {
         "schema": SCHEMA,
         "version": VERSION,
+        **({"command": command} if command else {}),
         "host": dict(host),
         "load_start": load_start,
         "load_end": load_end,

@@ -199,7 +199,14 @@ def run(args: argparse.Namespace) -> int:
     _warn_if_busy(load_start, host["cores"])
     rows = run_bench(plan, variants, host=host, on_row=_log_row)
     add_reference_ratios(rows)
-    record = build_run(host, plan.settings(), rows, load_start=load_start, load_end=load_average())
+    record = build_run(
+        host,
+        plan.settings(),
+        rows,
+        load_start=load_start,
+        load_end=load_average(),
+        command=getattr(args, "command_line", None),
+    )
     print(render_table(rows))
     print(f"\n{describe_host(record)}")
     if any(row["kind"] == "latency" for row in rows):

@@ -154,7 +154,8 @@ def run(args: argparse.Namespace) -> int:
     model = config.model if config is not None else resolve_model(args.model)
     inputs = [model] + ([config.video] if config is not None else [])
     json_path = check_output_path(args.json, inputs=inputs) if args.json else None
-    record: dict[str, Any] = {"model": str(model), "host": host_info()}
+    command = getattr(args, "command_line", None)
+    record: dict[str, Any] = {**({"command": command} if command else {}), "model": str(model), "host": host_info()}
     if config is not None:
         record = _evaluate_clip(args, config)
     if args.synthetic_warps:
@@ -186,7 +187,13 @@ def _evaluate_clip(args: argparse.Namespace, config: Any) -> dict[str, Any]:
         "flow": "DIS medium, forward-backward occlusion check (stylecam.runtime.temporal.stability)",
     }
     record = eval_record(
-        result, used, host=host_info(), settings=settings, load_start=load_start, load_end=load_average()
+        result,
+        used,
+        host=host_info(),
+        settings=settings,
+        load_start=load_start,
+        load_end=load_average(),
+        command=getattr(args, "command_line", None),
     )
     print(f"{used['model']} on {used['video']}: {result.frames} frames at {result.width}x{result.height}")
     print(render_eval_table(record))

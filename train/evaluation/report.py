@@ -54,8 +54,9 @@ def eval_record(
     settings: Mapping[str, Any],
     load_start: list[float] | None = None,
     load_end: list[float] | None = None,
+    command: str | None = None,
 ) -> dict[str, Any]:
-    """The JSON record of one evaluation."""
+    """The JSON record of one evaluation; ``command``: the command line that made it."""
     rows = [
         {
             "smoothing": mode.label,
@@ -72,6 +73,7 @@ def eval_record(
     return {
         "schema": SCHEMA,
         "version": VERSION,
+        **({"command": command} if command else {}),
         "host": dict(host),
         "load_start": load_start,
         "load_end": load_end,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -28,8 +29,8 @@ def _error_line(capsys: pytest.CaptureFixture[str]) -> str:
 
 def test_table_and_json(conv_model: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "bench.json"
-    code = main(["bench", "--model", str(conv_model), *QUICK, "--size", "40x24", "--json", str(out), "--smooth", "ema"])
-    assert code == 0
+    args = ["bench", "--model", str(conv_model), *QUICK, "--size", "40x24", "--json", str(out), "--smooth", "ema"]
+    assert main(args) == 0
     printed = capsys.readouterr().out
     assert printed.splitlines()[0].split()[:4] == ["kind", "model", "arch", "size"]
     assert "no GPU" in printed and "load average" in printed and f"wrote {out}" in printed
@@ -40,6 +41,8 @@ def test_table_and_json(conv_model: Path, tmp_path: Path, capsys: pytest.Capture
     ]
     assert record["settings"]["smoothing"] == "ema" and record["settings"]["frames"] == 3
     assert len(record["load_start"]) == 3 and record["host"]["cores"] >= 1
+    # the command that made the file, as typed (quoted where the shell would need it)
+    assert record["command"] == shlex.join(["stylecam", *args])
 
 
 def test_reference_rows_come_from_the_cache(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import shlex
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -228,7 +229,9 @@ def test_synthetic_warps_need_no_video_and_sit_beside_the_clip(
     )
     printed = capsys.readouterr().out
     assert "synthetic warps (2 pairs on 1 photos, no smoothing)" in printed
-    synthetic = json.loads(out.read_text())["synthetic"]
+    alone = json.loads(out.read_text())
+    assert alone["command"].startswith("stylecam eval --model ") and alone["command"].endswith(f"--json {out}")
+    synthetic = alone["synthetic"]
     assert synthetic["pairs"] == 2 and synthetic["photos"] == ["photo.png"]
     assert math.isfinite(synthetic["ratio"]) and synthetic["ratio"] > 0
     # with a clip, both: the clip's table and the synthetic figure in one record
@@ -237,6 +240,7 @@ def test_synthetic_warps_need_no_video_and_sit_beside_the_clip(
     assert main([*args, "--photos", str(photo), "--json", str(both), "-q"]) == 0
     record = json.loads(both.read_text())
     validate_record(record)
+    assert record["command"] == shlex.join(["stylecam", *args, "--photos", str(photo), "--json", str(both), "-q"])
     assert record["rows"] and record["synthetic"]["pairs"] == 1
 
 
