@@ -137,15 +137,29 @@ def build_run(
 
 def validate_run(data: Mapping[str, Any], *, source: str = "benchmark result") -> None:
     """ValueError naming the first problem when ``data`` is not a run record of this schema."""
-    if data.get("schema") != SCHEMA:
-        raise ValueError(f"{source} is not a {SCHEMA} record (schema {data.get('schema')!r})")
-    if not isinstance(data.get("version"), int) or data["version"] > VERSION:
-        raise ValueError(f"{source} has {SCHEMA} version {data.get('version')!r}; this stylecam reads <= {VERSION}")
-    missing = [key for key in RUN_KEYS if key not in data]
+    validate_schema(data, schema=SCHEMA, version=VERSION, keys=RUN_KEYS, row_keys=ROW_KEYS, source=source)
+
+
+def validate_schema(
+    data: Mapping[str, Any],
+    *,
+    schema: str,
+    version: int,
+    keys: Sequence[str],
+    row_keys: Sequence[str],
+    source: str,
+) -> None:
+    """ValueError naming the first problem when ``data`` is not a ``schema`` record (``version`` or older)
+    with ``keys`` and, in each of its ``rows``, ``row_keys``; shared by the bench and eval records."""
+    if data.get("schema") != schema:
+        raise ValueError(f"{source} is not a {schema} record (schema {data.get('schema')!r})")
+    if not isinstance(data.get("version"), int) or data["version"] > version:
+        raise ValueError(f"{source} has {schema} version {data.get('version')!r}; this stylecam reads <= {version}")
+    missing = [key for key in keys if key not in data]
     if missing:
         raise ValueError(f"{source} lacks {', '.join(missing)}")
     for index, row in enumerate(data["rows"]):
-        absent = [key for key in ROW_KEYS if key not in row]
+        absent = [key for key in row_keys if key not in row]
         if absent:
             raise ValueError(f"{source}: row {index} lacks {', '.join(absent)}")
 

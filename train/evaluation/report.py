@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from stylecam.runtime.bench.report import validate_schema
 from stylecam.train.evaluation.evaluate import EvalResult
 
 SCHEMA = "stylecam-eval"
@@ -92,17 +93,7 @@ def eval_record(
 
 def validate_record(data: Mapping[str, Any], *, source: str = "eval result") -> None:
     """ValueError naming the first problem when ``data`` is not an eval record of this schema."""
-    if data.get("schema") != SCHEMA:
-        raise ValueError(f"{source} is not a {SCHEMA} record (schema {data.get('schema')!r})")
-    if not isinstance(data.get("version"), int) or data["version"] > VERSION:
-        raise ValueError(f"{source} has {SCHEMA} version {data.get('version')!r}; this stylecam reads <= {VERSION}")
-    missing = [key for key in RECORD_KEYS if key not in data]
-    if missing:
-        raise ValueError(f"{source} lacks {', '.join(missing)}")
-    for index, row in enumerate(data["rows"]):
-        absent = [key for key in ROW_KEYS if key not in row]
-        if absent:
-            raise ValueError(f"{source}: row {index} lacks {', '.join(absent)}")
+    validate_schema(data, schema=SCHEMA, version=VERSION, keys=RECORD_KEYS, row_keys=ROW_KEYS, source=source)
 
 
 def _fmt(value: float | None, spec: str) -> str:
