@@ -128,7 +128,8 @@ def bench_summary(runs: Iterable[Mapping[str, Any]]) -> str:
 
     Older runs of the same file name measured a network it has since replaced, so only the newest
     counts; the reference column is the fp32 random-weight reference timed in the same run (the ratio
-    is only meaningful within one run on a shared machine).
+    is only meaningful within one run on a shared machine). Its links are relative to the repository
+    root: the section belongs in README.md.
     """
     newest: dict[str, Mapping[str, Any]] = {}
     for run in runs:

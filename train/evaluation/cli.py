@@ -157,7 +157,7 @@ def run(args: argparse.Namespace) -> int:
     command = getattr(args, "command_line", None)
     record: dict[str, Any] = {**({"command": command} if command else {}), "model": str(model), "host": host_info()}
     if config is not None:
-        record = _evaluate_clip(args, config)
+        record = _evaluate_clip(args, config, command)
     if args.synthetic_warps:
         record["synthetic"] = synthetic = _synthetic(args, model)
         print(
@@ -170,7 +170,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _evaluate_clip(args: argparse.Namespace, config: Any) -> dict[str, Any]:
+def _evaluate_clip(args: argparse.Namespace, config: Any, command: str | None) -> dict[str, Any]:
     from stylecam.runtime.bench.hostinfo import host_info, load_average
     from stylecam.train.evaluation.evaluate import evaluate_video
     from stylecam.train.evaluation.report import describe_goals, eval_record, render_eval_table
@@ -193,7 +193,7 @@ def _evaluate_clip(args: argparse.Namespace, config: Any) -> dict[str, Any]:
         settings=settings,
         load_start=load_start,
         load_end=load_average(),
-        command=getattr(args, "command_line", None),
+        command=command,
     )
     print(f"{used['model']} on {used['video']}: {result.frames} frames at {result.width}x{result.height}")
     print(render_eval_table(record))
