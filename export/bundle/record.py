@@ -19,6 +19,7 @@ from stylecam.train.loop.lineage import stages_before, tensorboard_wall_time
 FLAGS = {
     "arch": "--arch",
     "norm": "--norm",
+    "guide": "--guide",
     "size": "--size",
     "batch_size": "--batch",
     "steps": "--steps",
@@ -67,7 +68,12 @@ def train_command(data: dict[str, Any], *, output: str, init: str | None = None)
     ``init`` names the ``--init`` checkpoint as the reader knows it (default: its file name).
     """
     config = data.get("train_config") or {}
+    teacher = data.get("teacher") or {}
     defaults = TrainConfig().__dict__
+    if teacher.get("name"):
+        # distillation turns the painting's losses off unless they are asked for: a weight equal to
+        # TrainConfig's default was asked for, and the command must say so to run again as it did
+        defaults = {**defaults, "content_weight": 0.0, "style_weight": 0.0}
     style = data.get("style") or {}
     words = ["stylecam train", f"--style {_short(str(style.get('source', '?')))}"]
     if style.get("name"):
@@ -85,13 +91,8 @@ def train_command(data: dict[str, Any], *, output: str, init: str | None = None)
     recorded = data.get("init") or {}
     if recorded.get("checkpoint"):
         words.append(f"--init {init or Path(str(recorded['checkpoint'])).name}")
-    teacher = data.get("teacher") or {}
     if teacher.get("name"):
         words.append(f"--teacher {teacher['name']}")
-        # distillation turns the painting's losses off unless they were asked for
-        for flag in ("--content-weight", "--style-weight"):
-            if f"{flag} 0" in words:
-                words.remove(f"{flag} 0")
     return " ".join(words)
 
 

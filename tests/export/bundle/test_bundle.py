@@ -279,3 +279,20 @@ def test_an_fp32_variant_card_names_the_export_it_passed() -> None:
     gate = {"providers": ["CPUExecutionProvider"], "min_psnr_db": {"fp32 onnxruntime vs torch": 90.0}, "sizes": []}
     assert "`stylecam export` passed the gate" in "\n".join(_gate({"precision": "fp32", "gate": gate}))
     assert "`stylecam export --fp16` passed the gate" in "\n".join(_gate({"precision": "fp16", "gate": gate}))
+
+
+def test_train_command_of_a_distillation_names_the_painting_weights_it_used() -> None:
+    """--teacher turns the painting's losses off: a weight equal to the plain default was asked for."""
+    data = {
+        "train_config": {"content_weight": 1.0, "style_weight": 1.0, "distill_pixel_weight": 1200.0},
+        "style": {"name": "udnie", "source": "udnie.jpg"},
+        "teacher": {"name": "udnie.onnx"},
+    }
+    command = train_command(data, output="udnie.pt")
+    assert "--content-weight 1 " in command and "--style-weight 1 " in command
+    off = {"train_config": {"content_weight": 0.0, "style_weight": 0.0}, "style": {"name": "u", "source": "u.jpg"}}
+    off["teacher"] = {"name": "udnie.onnx"}
+    assert "weight" not in train_command(off, output="u.pt")
+    # without a teacher the defaults stay unsaid
+    plain = {"train_config": {"content_weight": 1.0}, "style": {"name": "u", "source": "u.jpg"}}
+    assert "--content-weight" not in train_command(plain, output="u.pt")
