@@ -112,6 +112,8 @@ def trainable_network(
         state[f"{name}.norm.weight"] = torch.ones_like(bias)
         state[f"{name}.norm.bias"] = bias.detach().clone()
     for name, module in net.named_modules():
+        for key, factor in getattr(module, "BAKED", {}).items():  # GuideHead: stored / factor
+            state[f"{name}.{key}"] = state[f"{name}.{key}"] / factor
         gain = getattr(module, "gain", 1.0)
         if callable(getattr(module, "bake_gain", None)) and gain != 1.0:  # SubPixelHead: stored / gain
             for key in (f"{name}.conv.weight", f"{name}.conv.bias"):

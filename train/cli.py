@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 _SETTINGS = {
     "arch": "arch",
     "norm": "norm",
+    "guide": "guide",
     "size": "size",
     "batch": "batch_size",
     "steps": "steps",
@@ -82,6 +83,15 @@ def _hyperparameters(parser: argparse.ArgumentParser) -> None:
         help="lite/fast networks: batch (the preset; folds away at export), hybrid (instance norm in the 1/8-scale "
         "residual blocks: per-frame statistics for a few %% more time) or instance; with --init, the weights carry "
         "over (default: the architecture's own)",
+    )
+    add(
+        "--guide",
+        type=int,
+        default=hidden,
+        metavar="N",
+        help="lite/fast networks: a full-resolution guide N channels wide (8 is plenty) that lets the photo's own "
+        "edges place the strokes; with --init a network without one gains it and starts computing what it did "
+        "(default: the network's own, none for the presets)",
     )
     add("--size", type=int, default=hidden, help=f"square training crop in px, multiple of 4 (default: {d.size})")
     add("--batch", type=int, default=hidden, help=f"crops per step and process (default: {d.batch_size})")

@@ -53,6 +53,8 @@ class TrainConfig:
     # Compact networks (lite, fast): their normalisation instead of the preset's batch norm: "hybrid"
     # (instance norm in the 1/8-scale residual blocks) or "instance". None: the architecture's own.
     norm: str | None = None
+    # Compact networks: hidden width of the full-resolution guide (0: none). None: the network's own.
+    guide: int | None = None
     size: int = 256
     batch_size: int = 8
     steps: int = 5000
@@ -130,6 +132,8 @@ class TrainConfig:
             raise UsageError("--luminance-weight must be >= 0 and --luminance-tolerance 0-254 levels")
         if self.style_size is not None and not 16 <= self.style_size <= 4096:
             raise UsageError(f"--style-size must be between 16 and 4096 px, got {self.style_size}")
+        if self.guide is not None and not 0 <= self.guide <= 64:
+            raise UsageError(f"--guide is a hidden width, 0-64 (0: none), got {self.guide}")
         if self.norm is not None and self.norm not in COMPACT_NORMS:
             raise UsageError(f"unknown --norm {self.norm!r}; choose one of: {', '.join(COMPACT_NORMS)}")
         if self.style_norm not in STYLE_NORMS:

@@ -75,7 +75,18 @@ def build_criterion(
     return Objective(perceptual, config, distill, seed=config.seed).to(device)
 
 
-def _load_weights(model: nn.Module, state: dict[str, torch.Tensor], source: Path | None, flag: str) -> None:
+GUIDE_KEYS = ("guide.", "skip_scale")  # what a network gains with --guide (starting at zero)
+
+
+def _load_weights(
+    model: nn.Module, state: dict[str, torch.Tensor], source: Path | None, flag: str, *, gains_guide: bool = False
+) -> None:
+    if gains_guide:
+        missing, unexpected = model.load_state_dict(state, strict=False)
+        other = [key for key in missing if not key.startswith(GUIDE_KEYS)] + list(unexpected)
+        if other:
+            raise ModelLoadError(f"{flag} {source}: weights do not fit the network (e.g. {other[0]!r})")
+        return
     try:
         model.load_state_dict(state)
     except RuntimeError as exc:
@@ -87,7 +98,9 @@ RUNNING_STATISTICS = ("running_mean", "running_var", "num_batches_tracked")
 _NORM_TYPES = (nn.BatchNorm2d, nn.InstanceNorm2d)
 
 
-def _carry_over_norm(model: nn.Module, state: dict[str, torch.Tensor], source: Path | None) -> None:
+def _carry_over_norm(
+    model: nn.Module, state: dict[str, torch.Tensor], source: Path | None, *, gains_guide: bool = False
+) -> None:
     """Load ``--init`` weights into a network whose normalisation differs (``--norm``).
 
     Every convolution weight must fit. The norm layers keep their scale and shift (both kinds have
@@ -111,7 +124,8 @@ def _carry_over_norm(model: nn.Module, state: dict[str, torch.Tensor], source: P
     }
     missing, unexpected = model.load_state_dict(kept, strict=False)
     new_biases = [key for key in missing if before_norm_bias(key)]
-    lacking = [key for key in missing if key.rsplit(".", 1)[0] not in norms and key not in new_biases]
+    gained = {key for key in missing if gains_guide and key.startswith(GUIDE_KEYS)}
+    lacking = [key for key in missing if key.rsplit(".", 1)[0] not in norms and key not in gained.union(new_biases)]
     if unexpected or lacking:
         first = (list(unexpected) + lacking)[0]
         raise ModelLoadError(f"--init {source}: weights do not fit the network with --norm (e.g. {first!r})")
@@ -125,11 +139,13 @@ def _build_model(plan: Plan, precision: Precision) -> nn.Module:
     torch.manual_seed(plan.config.seed)  # the same initial weights on every rank and every rerun
     model = build_model(plan.model_config)
     if plan.init is not None:
-        init_norm = (plan.init.get("model_config") or {}).get("norm")
+        init_config = plan.init.get("model_config") or {}
+        init_norm = init_config.get("norm")
+        gains_guide = bool(plan.model_config.guide) and not init_config.get("guide")
         if init_norm is not None and init_norm != plan.model_config.norm:
-            _carry_over_norm(model, plan.init["model"], plan.options.init)
+            _carry_over_norm(model, plan.init["model"], plan.options.init, gains_guide=gains_guide)
         else:
-            _load_weights(model, plan.init["model"], plan.options.init, "--init")
+            _load_weights(model, plan.init["model"], plan.options.init, "--init", gains_guide=gains_guide)
     if plan.resume is not None:
         _load_weights(model, plan.resume["model"], plan.options.resume, "--resume")
     model = model.to(plan.device)

@@ -105,7 +105,7 @@ def _configs(
         model_config = get_config(config.arch)
     elif model_config.arch != config.arch:
         config = replace(config, arch=model_config.arch)
-    model_config = _with_norm(config, model_config)
+    model_config = _with_guide(config, _with_norm(config, model_config))
     _check_crop(config, model_config)
     if config.calibrate_norm and not model_config.has_batch_norm:
         raise UsageError(
@@ -125,6 +125,23 @@ def _with_norm(config: TrainConfig, model_config: ModelConfig) -> ModelConfig:
             f"uses {model_config.norm} norm: drop --norm"
         )
     return replace(model_config, norm=config.norm)
+
+
+def _with_guide(config: TrainConfig, model_config: ModelConfig) -> ModelConfig:
+    """The network with ``--guide`` applied (compact networks only; an ``--init`` network gains it at zero)."""
+    if config.guide is None or config.guide == model_config.guide:
+        return model_config
+    if network_class(model_config) is not CompactNet:
+        raise UsageError(
+            f"--guide applies to the compact networks (--arch lite or fast); the {model_config.arch!r} network "
+            "paints at full resolution already: drop --guide"
+        )
+    if model_config.guide:
+        raise UsageError(
+            f"the --init network has a guide {model_config.guide} wide; --guide {config.guide} cannot change it: "
+            "drop --guide"
+        )
+    return replace(model_config, guide=config.guide)
 
 
 def _cadence(options: RunOptions, resume: dict[str, Any] | None) -> RunOptions:

@@ -9,6 +9,8 @@ border falls outside the picture.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import torch
 from torch import nn
 
@@ -162,3 +164,49 @@ class SubPixelHead(nn.Module):
             return self.conv(x)
         weight, bias = self.conv.weight * self.gain, self.conv.bias * self.gain
         return nn.functional.conv_transpose2d(x, weight, bias, stride=2)
+
+
+class GuideHead(nn.Module):
+    """The photo guides the output at full resolution: a small residual refinement after the head.
+
+    The compact networks decide everything at 1/2 scale or coarser, so where a stroke sits against
+    the photo's own edges is only known to within a couple of pixels; the reference network has a
+    9x9 convolution at full resolution for that. This block sees the output and the photo together
+    (a dense 3x3 convolution over the 6 channels, ``hidden`` wide, then a 1x1 back to RGB) and adds
+    a correction. Its last layer starts at zero, so a network that gains the block computes what it
+    did before (``--init`` from a network without it).
+
+    Pixels are 0..255: training scales the input by ``1 / SCALE`` and the correction by ``SCALE``
+    so that Adam's steps suit the weights; :meth:`bake_gain` multiplies both into the weights for
+    export (no scaling left in the graph) and :data:`BAKED` tells the rebuild how to undo it.
+    """
+
+    SCALE = 255.0
+
+    def __init__(self, hidden: int, padding: str = "zeros") -> None:
+        super().__init__()
+        self.mix = nn.Conv2d(6, hidden, 3, padding=1, padding_mode=padding)
+        self.out = nn.Conv2d(hidden, 3, 1)
+        self.scale = self.SCALE
+        with torch.no_grad():
+            self.out.weight.zero_()
+            self.out.bias.zero_()
+
+    # parameter -> factor bake_gain multiplied it by (relu(a x) = a relu(x) for a > 0)
+    BAKED: ClassVar[dict[str, float]] = {"mix.weight": 1.0 / SCALE, "out.weight": SCALE, "out.bias": SCALE}
+
+    def bake_gain(self) -> None:
+        """Multiply the scalings into the weights (in place); the output does not change."""
+        if self.scale == 1.0:
+            return
+        with torch.no_grad():
+            for name, factor in self.BAKED.items():
+                self.get_parameter(name).mul_(factor)
+        self.scale = 1.0
+
+    def forward(self, output: torch.Tensor, images: torch.Tensor) -> torch.Tensor:
+        joined = torch.cat([output, images], dim=1)
+        if self.scale == 1.0:  # baked (export)
+            return output + self.out(nn.functional.relu(self.mix(joined)))
+        hidden = nn.functional.relu(self.mix(joined / self.scale))
+        return output + self.out(hidden) * self.scale

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from stylecam.train.networks.blocks import ConvNormAct, ResidualBlock, SubPixelHead, UpBlock, spatial
+from stylecam.train.networks.blocks import ConvNormAct, GuideHead, ResidualBlock, SubPixelHead, UpBlock, spatial
 from stylecam.train.networks.model import ModelConfig
 
 
@@ -79,10 +79,18 @@ class CompactNet(nn.Module):
             UpBlock(c2, c1, separable=layout.separable, **options),
         )
         self.head = SubPixelHead(c1)
+        # guide > 0: the photo's own detail reaches the output (GuideHead) and the half-scale stem
+        # features reach the head (a U-Net skip, scaled per channel, starting at zero)
+        self.guide = GuideHead(config.guide, config.padding) if config.guide else None
+        self.skip_scale = nn.Parameter(torch.zeros(1, c1, 1, 1)) if config.guide else None
 
     def encoder_parameters(self) -> list[nn.Parameter]:
         """Parameters of the downsampling encoder (frozen first when fine-tuning a new style)."""
         return list(self.encoder.parameters())
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
-        return self.head(self.decoder(self.residuals(self.encoder(images))))
+        if self.guide is None or self.skip_scale is None:
+            return self.head(self.decoder(self.residuals(self.encoder(images))))
+        stem = self.encoder[0](images)
+        features = self.decoder(self.residuals(self.encoder[1:](stem)))
+        return self.guide(self.head(features + self.skip_scale * stem), images)

@@ -44,6 +44,8 @@ class ModelConfig:
     residual_blocks: int = 5
     norm: str = "instance"
     padding: str = "reflect"
+    # compact networks: hidden width of the full-resolution guide (GuideHead and a half-scale skip); 0: none
+    guide: int = 0
 
     def __post_init__(self) -> None:
         if self.norm not in NORMS:
@@ -54,6 +56,8 @@ class ModelConfig:
             raise UsageError(f"channels must be three positive widths, got {self.channels!r}")
         if self.residual_blocks < 0:
             raise UsageError(f"residual_blocks must be >= 0, got {self.residual_blocks}")
+        if not 0 <= self.guide <= 64:
+            raise UsageError(f"guide is the full-resolution guide's hidden width, 0-64 (0: none), got {self.guide}")
 
     @property
     def has_batch_norm(self) -> bool:
@@ -63,6 +67,8 @@ class ModelConfig:
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["channels"] = list(self.channels)
+        if not self.guide:
+            del data["guide"]  # networks without it keep the config (and metadata) they always had
         return data
 
     @classmethod
@@ -163,6 +169,8 @@ class TransformerNet(nn.Module):
         norm, padding = self.config.norm, self.config.padding
         if norm == "hybrid":
             raise UsageError("norm 'hybrid' is for the compact networks (lite, fast); the reference uses instance")
+        if self.config.guide:
+            raise UsageError("guide is for the compact networks (lite, fast); the reference paints at full resolution")
         self.conv1 = ConvLayer(3, c1, 9, 1, padding)
         self.in1 = _norm(c1, norm)
         self.conv2 = ConvLayer(c1, c2, 3, 2, padding)
