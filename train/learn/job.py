@@ -414,15 +414,16 @@ class _Job:
 
 def _lite_config(model: Path) -> Any:
     """The network config of a bundled lite ``model``, the one ``--arch lite`` builds with its norm (batch, hybrid
-    or instance): what the job's lite network is then trained as. Anything else is the lite preset, which
-    :func:`write_init_checkpoint` then refuses (ModelLoadError: the lite network learns from scratch)."""
+    or instance) and its guide (``--guide``): what the job's lite network is then trained as. Anything else is
+    the lite preset, which :func:`write_init_checkpoint` then refuses (ModelLoadError: the lite network learns
+    from scratch)."""
     from stylecam.onnxfile import load_onnx_safely, metadata_of
     from stylecam.train.networks.model import ModelConfig
 
     preset = get_config("lite")
     meta = metadata_of(load_onnx_safely(model, load_external_data=False), source=str(model))
     config = ModelConfig.from_dict(meta.model_config) if meta.model_config else preset
-    return config if replace(config, norm=preset.norm) == preset else preset
+    return config if replace(config, norm=preset.norm, guide=preset.guide) == preset else preset
 
 
 def lite_start_text(start: dict[str, Any]) -> str:

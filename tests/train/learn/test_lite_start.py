@@ -40,11 +40,12 @@ def _props(model: Path) -> dict[str, str]:
 def _bundle(folder: Path, lite: str | None) -> Path:
     """starry_night with a contract reference network and, unless ``lite`` is None, a lite variant:
     ``shipped`` (the real lite network), ``hybrid`` (a lite network with instance norm in its residual
-    blocks), ``garbage`` (not an ONNX file) or ``other`` (a lite network of another architecture config)."""
+    blocks), ``guided`` (the same with a full-resolution guide, ``--guide 8``), ``garbage`` (not an ONNX file)
+    or ``other`` (a lite network of another architecture config)."""
     make_bundle(folder, {"starry_night": ("reference", "lite") if lite else ("reference",)})
     if lite == "shipped":
         shutil.copyfile(SHIPPED_LITE, folder / "starry_night.lite.onnx")
-    elif lite == "hybrid":
+    elif lite in ("hybrid", "guided"):
         from stylecam.export.metadata import metadata_from_checkpoint
         from stylecam.export.onnx import export_onnx
         from stylecam.train.networks.compact import CompactNet
@@ -52,7 +53,7 @@ def _bundle(folder: Path, lite: str | None) -> Path:
 
         with torch.random.fork_rng():
             torch.manual_seed(0)
-            net = CompactNet(replace(get_config("lite"), norm="hybrid")).eval()
+            net = CompactNet(replace(get_config("lite"), norm="hybrid", guide=8 if lite == "guided" else 0)).eval()
         meta = metadata_from_checkpoint({"model_config": net.config.to_dict()}, style_license_override="CC0")
         export_onnx(net, folder / "starry_night.lite.onnx", metadata=meta)
     elif lite == "garbage":
@@ -147,6 +148,16 @@ def test_a_hybrid_bundled_lite_network_is_trained_on_as_a_hybrid_one(
     assert checkpoint["init"]["checkpoint"] == str(job.layout.lite_init)  # started from it, not from scratch
     assert checkpoint["model_config"]["norm"] == checkpoint["train_config"]["norm"] == "hybrid"
     assert job._phase(LITE_STYLE).settings["norm"] == "hybrid"  # the second stage too
+
+
+def test_a_guided_bundled_lite_network_is_trained_on_with_its_guide(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, one_thread: None
+) -> None:
+    job = _job(tmp_path, monkeypatch, "guided")
+    checkpoint = _pixel_stage(job)
+    assert job.state["lite_start"]["from"] == "bundled"
+    assert checkpoint["init"]["checkpoint"] == str(job.layout.lite_init)
+    assert checkpoint["model_config"]["guide"] == 8 and checkpoint["model_config"]["norm"] == "hybrid"
 
 
 def test_without_a_bundled_lite_network_it_starts_from_scratch(
