@@ -42,6 +42,8 @@ OTHER_SCHEMAS = (
     "stylecam-encoder-presets",
     "stylecam-eval-study",  # several `stylecam eval` runs side by side (docs/runtime.md, README)
     "stylecam-train-ab",  # training runs against a baseline on the same crops (docs/training.md)
+    "stylecam-content-bands",  # benchmarks/content_gap_bands.py: where a student's content loss lives
+    "stylecam-guide-cost",  # one network with and without --guide, alternated in one sitting (docs/models.md)
 )
 
 
