@@ -2,9 +2,9 @@
 
 Every convolution sits in a :class:`ConvNormAct`, whose batch norm folds into the convolution at
 export (``stylecam.export.variants.fold_batch_norms``), so the exported graph is convolutions,
-ReLUs, adds and resizes only (and one concat with a :class:`GuideHead`). Padding is done by the convolution itself (zeros, no separate
-``Pad`` op); the export wrapper adds reflected context around each frame instead, so the zero
-border falls outside the picture.
+ReLUs, adds and resizes only (and one concat with a :class:`GuideHead`). Padding is done by the
+convolution itself (zeros, no separate ``Pad`` op); the export wrapper adds reflected context around
+each frame instead, so the zero border falls outside the picture.
 """
 
 from __future__ import annotations
