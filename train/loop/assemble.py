@@ -78,15 +78,7 @@ def build_criterion(
 GUIDE_KEYS = ("guide.", "skip_scale")  # what a network gains with --guide (starting at zero)
 
 
-def _load_weights(
-    model: nn.Module, state: dict[str, torch.Tensor], source: Path | None, flag: str, *, gains_guide: bool = False
-) -> None:
-    if gains_guide:
-        missing, unexpected = model.load_state_dict(state, strict=False)
-        other = [key for key in missing if not key.startswith(GUIDE_KEYS)] + list(unexpected)
-        if other:
-            raise ModelLoadError(f"{flag} {source}: weights do not fit the network (e.g. {other[0]!r})")
-        return
+def _load_weights(model: nn.Module, state: dict[str, torch.Tensor], source: Path | None, flag: str) -> None:
     try:
         model.load_state_dict(state)
     except RuntimeError as exc:
@@ -98,9 +90,7 @@ RUNNING_STATISTICS = ("running_mean", "running_var", "num_batches_tracked")
 _NORM_TYPES = (nn.BatchNorm2d, nn.InstanceNorm2d)
 
 
-def _carry_over_norm(
-    model: nn.Module, state: dict[str, torch.Tensor], source: Path | None, *, gains_guide: bool = False
-) -> None:
+def _carry_over_norm(model: nn.Module, state: dict[str, torch.Tensor], source: Path | None) -> None:
     """Load ``--init`` weights into a network whose normalisation differs (``--norm``).
 
     Every convolution weight must fit. The norm layers keep their scale and shift (both kinds have
@@ -124,8 +114,7 @@ def _carry_over_norm(
     }
     missing, unexpected = model.load_state_dict(kept, strict=False)
     new_biases = [key for key in missing if before_norm_bias(key)]
-    gained = {key for key in missing if gains_guide and key.startswith(GUIDE_KEYS)}
-    lacking = [key for key in missing if key.rsplit(".", 1)[0] not in norms and key not in gained.union(new_biases)]
+    lacking = [key for key in missing if key.rsplit(".", 1)[0] not in norms and key not in new_biases]
     if unexpected or lacking:
         first = (list(unexpected) + lacking)[0]
         raise ModelLoadError(f"--init {source}: weights do not fit the network with --norm (e.g. {first!r})")
@@ -140,12 +129,15 @@ def _build_model(plan: Plan, precision: Precision) -> nn.Module:
     model = build_model(plan.model_config)
     if plan.init is not None:
         init_config = plan.init.get("model_config") or {}
+        state = plan.init["model"]
+        if plan.model_config.guide and not init_config.get("guide"):
+            # a network gaining --guide keeps its own fresh guide (zero at the output): the rest must fit
+            state = {**{k: v for k, v in model.state_dict().items() if k.startswith(GUIDE_KEYS)}, **state}
         init_norm = init_config.get("norm")
-        gains_guide = bool(plan.model_config.guide) and not init_config.get("guide")
         if init_norm is not None and init_norm != plan.model_config.norm:
-            _carry_over_norm(model, plan.init["model"], plan.options.init, gains_guide=gains_guide)
+            _carry_over_norm(model, state, plan.options.init)
         else:
-            _load_weights(model, plan.init["model"], plan.options.init, "--init", gains_guide=gains_guide)
+            _load_weights(model, state, plan.options.init, "--init")
     if plan.resume is not None:
         _load_weights(model, plan.resume["model"], plan.options.resume, "--resume")
     model = model.to(plan.device)

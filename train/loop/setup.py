@@ -119,23 +119,24 @@ def _with_norm(config: TrainConfig, model_config: ModelConfig) -> ModelConfig:
     """The network with ``--norm`` applied (compact networks only; an ``--init`` network's weights carry over)."""
     if config.norm is None or config.norm == model_config.norm:
         return model_config
+    _refuse_unless_compact(model_config, "--norm", f"uses {model_config.norm} norm")
+    return replace(model_config, norm=config.norm)
+
+
+def _refuse_unless_compact(model_config: ModelConfig, flag: str, why: str) -> None:
+    """UsageError for an option of the compact networks given for another one (``why``: what that one does)."""
     if network_class(model_config) is not CompactNet:
         raise UsageError(
-            f"--norm applies to the compact networks (--arch lite or fast); the {model_config.arch!r} network "
-            f"uses {model_config.norm} norm: drop --norm"
+            f"{flag} applies to the compact networks (--arch lite or fast); the {model_config.arch!r} network "
+            f"{why}: drop {flag}"
         )
-    return replace(model_config, norm=config.norm)
 
 
 def _with_guide(config: TrainConfig, model_config: ModelConfig) -> ModelConfig:
     """The network with ``--guide`` applied (compact networks only; an ``--init`` network gains it at zero)."""
     if config.guide is None or config.guide == model_config.guide:
         return model_config
-    if network_class(model_config) is not CompactNet:
-        raise UsageError(
-            f"--guide applies to the compact networks (--arch lite or fast); the {model_config.arch!r} network "
-            "paints at full resolution already: drop --guide"
-        )
+    _refuse_unless_compact(model_config, "--guide", "paints at full resolution already")
     if model_config.guide:
         raise UsageError(
             f"the --init network has a guide {model_config.guide} wide; --guide {config.guide} cannot change it: "
